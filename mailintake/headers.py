@@ -1,0 +1,68 @@
+"""Reading header values: Message-IDs and RFC 2047 words, tolerant of broken mail.
+
+Shared by the sources (which note a Message-ID when they spool), the parser and threading.
+"""
+
+from __future__ import annotations
+
+import email.header
+import email.policy
+import re
+from email.parser import BytesHeaderParser
+from typing import Any
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID from the header block alone; cheap enough for the SMTP hot path."""
+    try:
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return normalize_message_id(decode_header_value(headers.get("Message-ID")))
+    except Exception:
+        return None
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = MESSAGE_ID.search(value)
+    if found:
+        return found.group(0)
+    value = value.strip()
+    if not value or " " in value:
+        return None
+    return f"<{value}>"
+
+
+def message_ids(value: str | None) -> tuple[str, ...]:
+    return tuple(MESSAGE_ID.findall(value or ""))
+
+
+def decode_header_value(value: Any) -> str:
+    """A header value as text, decoding RFC 2047 words and surviving bad charsets."""
+    if value is None:
+        return ""
+    try:
+        parts = email.header.decode_header(value)
+    except Exception:
+        return str(value)
+    decoded = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            decoded.append(decode_bytes(chunk, charset))
+        else:
+            decoded.append(chunk)
+    return re.sub(r"\s*\r?\n\s*", " ", "".join(decoded)).strip()
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8", "cp1252"):
+        # "unknown-8bit" is what the email package calls raw 8-bit header bytes.
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")

@@ -1,0 +1,191 @@
+"""The pipeline: a spooled message becomes a ticket, or a message on one, in one transaction.
+
+Stages run in order on a `Draft`: parse (outside the transaction, it is the slow part), then
+screen (a repeat of a mail we already have?), thread (a reply to which ticket?) and apply (write
+ticket, message, attachments and events, mark the spool row processed). A stage that raises
+`Duplicate` ends the message quietly as processed; anything else is a bug or a broken mail, and
+the worker marks the message failed with the error and goes on with the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailintake.intake.parse import Parsed
+from mailintake.logs import log
+from mailintake.storage.models import (
+    SpoolMessage,
+    SpoolState,
+    StoredAttachment,
+    Ticket,
+    TicketMessage,
+    utcnow,
+)
+from mailintake.storage.tickets import REF_PATTERN, add_event, allocate_ref
+
+logger = logging.getLogger("mailintake.pipeline")
+
+SUBJECT_REF = re.compile(rf"\[?({REF_PATTERN})\]?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PipelineContext:
+    """What the stages need from the config, as plain values."""
+
+    zone: tzinfo
+
+
+@dataclass
+class Draft:
+    spool_id: int
+    received_at: datetime
+    sha256: str
+    parsed: Parsed
+    ticket: Ticket | None = None
+    threaded_by: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.parsed.mail.message_id or f"sha256:{self.sha256}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    spool_id: int
+    ticket_ref: str | None
+    message_id: str | None
+    created: bool
+    duplicate_of: int | None = None
+
+
+class Duplicate(Exception):
+    def __init__(self, existing: TicketMessage) -> None:
+        super().__init__(f"already have this message as spool {existing.spool_id}")
+        self.existing = existing
+
+
+def screen_duplicate(session: Session, draft: Draft) -> None:
+    existing = session.scalar(
+        select(TicketMessage).where(TicketMessage.dedupe_key == draft.dedupe_key)
+    )
+    if existing is not None:
+        raise Duplicate(existing)
+
+
+def thread(session: Session, draft: Draft) -> None:
+    """Attach a reply to its ticket: by the Message-IDs it answers, else by a ref in the subject
+    when the sender is that ticket's requester."""
+    mail = draft.parsed.mail
+    answered = [*mail.in_reply_to, *reversed(mail.references)]
+    if answered:
+        known = session.scalars(
+            select(TicketMessage).where(TicketMessage.message_id.in_(answered))
+        ).all()
+        if known:
+            by_id = {message.message_id: message for message in known}
+            first = next(by_id[mid] for mid in answered if mid in by_id)
+            draft.ticket, draft.threaded_by = first.ticket, "references"
+            return
+    found = SUBJECT_REF.search(mail.subject)
+    if found:
+        ticket = session.scalar(select(Ticket).where(Ticket.ref == found.group(1).upper()))
+        if ticket is not None and ticket.requester == mail.from_address:
+            draft.ticket, draft.threaded_by = ticket, "subject-ref"
+
+
+def apply(session: Session, draft: Draft, context: PipelineContext) -> TicketMessage:
+    mail = draft.parsed.mail
+    created = draft.ticket is None
+    if draft.ticket is None:
+        year = draft.received_at.astimezone(context.zone).year
+        draft.ticket = Ticket(
+            ref=allocate_ref(session, year),
+            subject=mail.subject,
+            requester=mail.from_address,
+            requester_name=mail.from_name,
+            status="new",
+            incomplete=False,
+            missing=[],
+            tags=[],
+            flags=["malformed"] if mail.defects else [],
+            created_at=draft.received_at,
+        )
+        session.add(draft.ticket)
+    message = TicketMessage(
+        ticket=draft.ticket,
+        spool_id=draft.spool_id,
+        direction="in",
+        author=mail.from_address,
+        author_name=mail.from_name,
+        message_id=mail.message_id,
+        dedupe_key=draft.dedupe_key,
+        subject=mail.subject,
+        body_text=mail.text,
+        new_text=mail.new_text,
+        created_at=draft.received_at,
+    )
+    session.add(message)
+    for attachment in draft.parsed.attachments:
+        session.add(
+            StoredAttachment(
+                message=message,
+                filename=attachment.meta.filename,
+                content_type=attachment.meta.content_type,
+                size=attachment.meta.size,
+                sha256=attachment.sha256,
+                data=attachment.data,
+            )
+        )
+    extra = {"threaded_by": draft.threaded_by} if draft.threaded_by else {}
+    if mail.defects:
+        extra["defects"] = list(mail.defects)
+    add_event(
+        session,
+        draft.ticket,
+        "received" if created else "reply_received",
+        draft.received_at,
+        actor=mail.from_address or "unknown",
+        message=message,
+        spool_id=draft.spool_id,
+        **extra,
+    )
+    return message
+
+
+def process(
+    session: Session, row: SpoolMessage, parsed: Parsed, context: PipelineContext
+) -> Outcome:
+    """Run the stages for one claimed spool row, inside the caller's transaction."""
+    draft = Draft(row.id, row.received_at, row.sha256, parsed)
+    try:
+        screen_duplicate(session, draft)
+        thread(session, draft)
+        created = draft.ticket is None
+        message = apply(session, draft, context)
+    except Duplicate as duplicate:
+        row.state = SpoolState.PROCESSED
+        row.processed_at = utcnow()
+        row.duplicate_of = duplicate.existing.spool_id
+        row.ticket_id = duplicate.existing.ticket_id
+        row.error = None
+        ref = duplicate.existing.ticket.ref
+        log(logger, "duplicate", spool_id=row.id, message_id=row.message_id, ticket=ref,
+            duplicate_of=duplicate.existing.spool_id)  # fmt: skip
+        return Outcome(row.id, ref, parsed.mail.message_id, False, duplicate.existing.spool_id)
+    session.flush()
+    row.state = SpoolState.PROCESSED
+    row.processed_at = utcnow()
+    row.ticket_id = message.ticket_id
+    row.error = None
+    assert draft.ticket is not None
+    log(logger, "ticket_created" if created else "reply_attached", spool_id=row.id,
+        message_id=parsed.mail.message_id, ticket=draft.ticket.ref, parser=parsed.parser,
+        threaded_by=draft.threaded_by)  # fmt: skip
+    return Outcome(row.id, draft.ticket.ref, parsed.mail.message_id, created)

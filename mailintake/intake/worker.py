@@ -1,0 +1,133 @@
+"""The pipeline worker: takes spooled messages in order of arrival, one transaction each.
+
+`process_one` parses outside any transaction, then claims the spool row (it must still be
+`received`), runs the pipeline and commits. A message that raises is marked failed with its
+error and the worker goes on; a database that is away makes `run` back off and log the outage
+once, not once per try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailintake.intake.parse import parse
+from mailintake.intake.pipeline import Outcome, PipelineContext, process
+from mailintake.logs import log
+from mailintake.storage.database import transaction
+from mailintake.storage.models import SpoolMessage, SpoolState
+from mailintake.storage.spool import Spool
+
+logger = logging.getLogger("mailintake.pipeline")
+
+
+@dataclass(frozen=True)
+class Failure:
+    spool_id: int
+    error: str
+
+
+@dataclass
+class DrainReport:
+    created: int = 0
+    replies: int = 0
+    duplicates: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    def add(self, result: Outcome | Failure) -> None:
+        if isinstance(result, Failure):
+            self.failures.append(result)
+        elif result.duplicate_of is not None:
+            self.duplicates += 1
+        elif result.created:
+            self.created += 1
+        else:
+            self.replies += 1
+
+    @property
+    def total(self) -> int:
+        return self.created + self.replies + self.duplicates + len(self.failures)
+
+
+def describe(error: BaseException) -> str:
+    """The error and where it was raised, short enough for a list, enough to find the bug."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"[:2000]
+
+
+class Worker:
+    def __init__(self, sessions: sessionmaker[Session], context: PipelineContext) -> None:
+        self.sessions = sessions
+        self.spool = Spool(sessions)
+        self.context = context
+
+    def process_one(self) -> Outcome | Failure | None:
+        """Process the oldest waiting message; None when there is none."""
+        while (waiting := self.spool.next_received()) is not None:
+            spool_id, raw = waiting
+            try:
+                try:
+                    result = self._process(spool_id, raw)
+                except IntegrityError:
+                    # Another worker stored the same message first; a rerun sees the duplicate.
+                    result = self._process(spool_id, raw)
+            except Exception as error:
+                message = describe(error)
+                self.spool.mark_failed(spool_id, message)
+                log(logger, "failed", logging.ERROR, spool_id=spool_id, error=message)
+                return Failure(spool_id, message)
+            if result is not None:
+                return result
+        return None
+
+    def _process(self, spool_id: int, raw: bytes) -> Outcome | None:
+        """None when another worker claimed the message first."""
+        parsed = parse(raw)
+        with transaction(self.sessions) as session:
+            row = session.get(SpoolMessage, spool_id, with_for_update=True)
+            if row is None or row.state != SpoolState.RECEIVED:
+                return None
+            return process(session, row, parsed, self.context)
+
+    def drain(self) -> DrainReport:
+        report = DrainReport()
+        while (result := self.process_one()) is not None:
+            report.add(result)
+        return report
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event, poll_seconds: float) -> None:
+        """Process until `stop` is set; the message in hand is always finished."""
+        backoff, outage = 1.0, False
+        while not stop.is_set():
+            wake.clear()
+            try:
+                result = await asyncio.to_thread(self.process_one)
+            except Exception as error:
+                if not outage:
+                    log(logger, "storage_unavailable", logging.ERROR, error=describe(error))
+                outage = True
+                await _wait_any(stop, None, backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            if outage:
+                log(logger, "storage_back")
+            backoff, outage = 1.0, False
+            if result is None:
+                await _wait_any(stop, wake, poll_seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:
+    waiters = {asyncio.create_task(stop.wait())}
+    if wake is not None:
+        waiters.add(asyncio.create_task(wake.wait()))
+    _done, pending = await asyncio.wait(
+        waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+    )
+    for task in pending:
+        task.cancel()
