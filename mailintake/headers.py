@@ -56,9 +56,20 @@ def decode_header_value(value: Any) -> str:
     return re.sub(r"\s*\r?\n\s*", " ", "".join(decoded)).strip()
 
 
+# Mail clients write windows-1252 and label it ISO-8859-1; decode it as browsers do (WHATWG).
+CHARSET_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252",
+                   "latin-1": "cp1252", "l1": "cp1252"}  # fmt: skip
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Text from bytes in a declared charset, then UTF-8, then windows-1252; never raises.
+
+    An unknown or wrong charset label ("unknown-8bit" for raw 8-bit header bytes, "UFT-8") falls
+    through to the next guess.
+    """
+    if charset:
+        charset = CHARSET_ALIASES.get(charset.strip().lower(), charset.strip())
     for candidate in (charset, "utf-8", "cp1252"):
-        # "unknown-8bit" is what the email package calls raw 8-bit header bytes.
         if not candidate:
             continue
         try:

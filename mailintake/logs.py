@@ -61,3 +61,5 @@ def setup_logging(level: str = "info", style: str = "kv") -> None:
     root.propagate = False
     # aiosmtpd logs every connection at INFO; ours says what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # mail-parser warns about every part type it leaves alone; the parse result says enough.
+    logging.getLogger("mailparser").setLevel(logging.ERROR)

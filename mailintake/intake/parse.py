@@ -24,7 +24,9 @@ from mailintake.headers import decode_bytes, decode_header_value, message_ids, n
 from mailintake.intake.html_text import html_to_text
 from mailintake.mail import Attachment, ParsedMail
 
-HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
+BARE_ADDRESS = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
+# Bytes that do not occur in text mail of any charset (ESC does, in ISO-2022-JP).
+CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13, 27} | {127}
 
 
 class NotAMessage(ValueError):
@@ -49,19 +51,26 @@ class Parsed:
 
 
 def check_is_message(raw: bytes) -> None:
-    """Refuse input that cannot be a message, before it is spooled from a pipe."""
+    """Refuse input that cannot be a message, before it is spooled from a pipe.
+
+    Only emptiness and binary data are refused: text with broken or missing headers is still
+    someone's mail, so it is stored and flagged rather than sent back.
+    """
     if not raw.strip():
         raise NotAMessage("empty input")
-    head = raw[:4096]
-    if b"\x00" in head:
-        raise NotAMessage("binary data (NUL bytes), not a mail message")
-    first_block = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    if not HEADER_LINE.search(first_block[:65536]):
-        raise NotAMessage("no header lines (Name: value) at the start")
+    sample = raw[:65536]
+    controls = sum(1 for byte in sample if byte in CONTROL_BYTES)
+    if controls > len(sample) // 100:
+        raise NotAMessage(f"binary data ({controls} control bytes in {len(sample)}), not a mail")
 
 
-def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    pairs = email.utils.getaddresses([decode_header_value(v) for v in values])
+def _addresses(values: list[Any]) -> list[tuple[str, str]]:
+    decoded = [decode_header_value(v) for v in values]
+    try:
+        pairs = email.utils.getaddresses(decoded)
+    except (RecursionError, ValueError, IndexError):
+        # The stdlib recurses per token; a hostile header can exhaust the stack.
+        pairs = [("", found) for found in BARE_ADDRESS.findall(" ".join(decoded))]
     return [(name.strip(), addr.strip().lower()) for name, addr in pairs if "@" in addr]
 
 
@@ -79,8 +88,10 @@ def _common_fields(message: Message) -> dict[str, Any]:
     """Header-derived fields, read the same way whichever parser walked the body."""
     headers = tuple((key, decode_header_value(value)) for key, value in message.items())
 
-    def all_of(name: str) -> list[str]:
-        return [str(v) for v in (message.get_all(name) or [])]
+    def all_of(name: str) -> list[Any]:
+        # Values stay as the email package gives them: str() of a Header with raw UTF-8 in it
+        # would turn each byte into a replacement character.
+        return list(message.get_all(name) or [])
 
     sender = _addresses(all_of("From")) or _addresses(all_of("Sender"))
     name, address = sender[0] if sender else ("", "")

@@ -255,6 +255,7 @@ def smtp_factory(
             handler,
             data_size_limit=settings.max_message_bytes,
             enable_SMTPUTF8=True,
+            ident="mailintake",
             tls_context=context,
             require_starttls=settings.require_starttls,
             timeout=settings.timeout_seconds,
