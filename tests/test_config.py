@@ -16,7 +16,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_no_file_means_the_embedded_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_file_means_the_embedded_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MAILINTAKE_CONFIG", raising=False)
     config = load_config()
@@ -49,7 +51,9 @@ def test_example_config_is_valid_and_matches_the_defaults() -> None:
         ("[smtp\nport = 1\n", ["not valid TOML", "line 1"]),
     ],
 )
-def test_bad_config_names_the_key_and_the_fix(tmp_path: Path, text: str, expected: list[str]) -> None:
+def test_bad_config_names_the_key_and_the_fix(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as raised:
         load_config(path)

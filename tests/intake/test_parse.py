@@ -26,14 +26,14 @@ HTML_ONLY = (
     b"<html><head><style>p {color: red}</style><script>alert(1)</script></head><body>"
     b"<p>Beste support,</p><p>Onze <b>SIP-trunk</b> is down sinds 09:00.</p>"
     b"<ul><li>Locatie: Utrecht</li><li>Toestel 201</li></ul>"
-    b"<p>Zie <a href=\"https://status.example.nl/x\">status</a>.</p></body></html>\r\n"
+    b'<p>Zie <a href="https://status.example.nl/x">status</a>.</p></body></html>\r\n'
 )
 
 MALFORMED = (
     b"From: broken@klant.nl\r\nTo: support@example.nl\r\nSubject: kapot\r\n"
-    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n"
+    b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XYZ"\r\n\r\n'
     b"--XYZ\r\nContent-Type: text/plain\r\n\r\ntext zonder einde\r\n"
-    b"--XYZ\r\nContent-Type: application/pdf; name=\"offerte.pdf\"\r\n"
+    b'--XYZ\r\nContent-Type: application/pdf; name="offerte.pdf"\r\n'
     b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
 )
 

@@ -10,7 +10,10 @@ import pytest
 from tests.support.configs import write_config
 from tests.support.servers import run_cli
 
-MAIL = b"From: jan@klant.nl\r\nTo: support@example.nl\r\nSubject: pipe\r\nMessage-ID: <p@k>\r\n\r\nhoi\r\n"
+MAIL = (
+    b"From: jan@klant.nl\r\nTo: support@example.nl\r\nSubject: pipe\r\n"
+    b"Message-ID: <p@k>\r\n\r\nhoi\r\n"
+)
 
 
 @pytest.fixture

@@ -106,7 +106,8 @@ def test_attachments_are_listed_and_stored(worker: Worker) -> None:
         b"From: jan@klant.nl\r\nSubject: log\r\nMessage-ID: <att@klant.nl>\r\nMIME-Version: 1.0\r\n"
         b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
         b"zie bijlage\r\n--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; "
-        b"filename=\"scherm.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n"
+        b'filename="scherm.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"iVBORw0KGgo=\r\n--b--\r\n"
     )
     spool(worker, raw)
     worker.drain()
@@ -133,7 +134,7 @@ def test_a_message_that_raises_is_marked_failed_and_the_worker_goes_on(
         return real_parse(raw)
 
     monkeypatch.setattr(worker_module, "parse", parse_with_a_bug)
-    poison, good = spool(worker, mail("<poison@klant.nl>"), mail("<good@klant.nl>"))
+    poison, _good = spool(worker, mail("<poison@klant.nl>"), mail("<good@klant.nl>"))
     report = worker.drain()
     assert report.created == 1
     assert report.failures == [Failure(poison, report.failures[0].error)]

@@ -16,9 +16,9 @@ from mailintake.storage.database import (
     make_engine,
     migrate,
     require_current_schema,
+    transaction,
 )
 from mailintake.storage.models import Event, Ticket
-from mailintake.storage.database import transaction
 from mailintake.storage.tickets import allocate_ref
 from tests.support.servers import run_cli
 

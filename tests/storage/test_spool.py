@@ -31,7 +31,9 @@ def test_store_many_commits_all_in_order(sessions: sessionmaker[Session]) -> Non
     assert spool.next_received() == (ids[0], raws[0])
 
 
-def test_failed_messages_are_kept_listed_and_can_be_retried(sessions: sessionmaker[Session]) -> None:
+def test_failed_messages_are_kept_listed_and_can_be_retried(
+    sessions: sessionmaker[Session],
+) -> None:
     spool = Spool(sessions)
     first, second = spool.store_many([Arrival(RAW, "t"), Arrival(RAW + b"x", "t")])
     spool.mark_failed(first, "ValueError: broken")
