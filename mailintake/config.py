@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mailintake.sla.settings import SlaSettings, load_example
+
 DEFAULT_PATH = Path("config.toml")
 ENV_VAR = "MAILINTAKE_CONFIG"
 
@@ -125,6 +127,9 @@ class Config(Section):
     rules: RulesSettings = RulesSettings()
     pipeline: PipelineSettings = PipelineSettings()
     logging: LoggingSettings = LoggingSettings()
+    # Without an [sla] section the desk runs on the seed's plans (sla/example.toml); a section
+    # in the file replaces them as a whole.
+    sla: SlaSettings = Field(default_factory=load_example)
     # Where the file was read from; relative paths in it are taken from its folder.
     source: Annotated[Path | None, Field(exclude=True)] = None
 

@@ -77,3 +77,15 @@ def test_a_named_config_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "nope.toml", "tickets", "list")
     assert result.returncode == 2
     assert "no such file" in result.stderr.decode()
+
+
+def test_the_example_config_carries_the_built_in_sla_section() -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    assert load_config(example).sla == Config().sla
+    assert {"premium", "standard", "none", "sla_a"} <= set(Config().sla.plans)
+
+
+def test_sla_errors_name_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sla.calendars.office]\nwindows = { mon = ["17:30-08:30"] }\n')
+    with pytest.raises(ConfigError, match=r"sla\.calendars\.office\.windows"):
+        load_config(path)
