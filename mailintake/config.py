@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mailintake.sla.settings import SlaSettings, load_example
 
@@ -88,6 +95,9 @@ class DeskSettings(Section):
     name: str = "Service desk"
     timezone: str = "Europe/Amsterdam"
     engineers_address: str = "engineers@example.nl"
+    calendar: str = Field(
+        "office", description="the [sla.calendars] entry that holds the desk's service hours"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -107,6 +117,13 @@ class DeskSettings(Section):
 
 class RulesSettings(Section):
     path: Path | None = Field(None, description="rules file; none means the built-in rules")
+    watch_seconds: float = Field(
+        5.0, ge=0, description="how often the daemon looks for an edited rules file; 0: only SIGHUP"
+    )
+
+
+class CustomersSettings(Section):
+    path: Path | None = Field(None, description="customers file; none: every sender is unknown")
 
 
 class PipelineSettings(Section):
@@ -125,6 +142,7 @@ class Config(Section):
     outbound: OutboundSettings = OutboundSettings()
     desk: DeskSettings = DeskSettings()
     rules: RulesSettings = RulesSettings()
+    customers: CustomersSettings = CustomersSettings()
     pipeline: PipelineSettings = PipelineSettings()
     logging: LoggingSettings = LoggingSettings()
     # Without an [sla] section the desk runs on the seed's plans (sla/example.toml); a section
@@ -132,6 +150,16 @@ class Config(Section):
     sla: SlaSettings = Field(default_factory=load_example)
     # Where the file was read from; relative paths in it are taken from its folder.
     source: Annotated[Path | None, Field(exclude=True)] = None
+
+    @model_validator(mode="after")
+    def _desk_calendar_exists(self) -> Config:
+        if self.desk.calendar not in self.sla.calendars:
+            known = ", ".join(sorted(self.sla.calendars)) or "(none)"
+            raise ValueError(
+                f"desk.calendar names {self.desk.calendar!r}, which is not in [sla.calendars] "
+                f"(known: {known}); name one of those or add it"
+            )
+        return self
 
     @property
     def base_dir(self) -> Path:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.config import Config
+
+if TYPE_CHECKING:
+    from mailintake.intake.desk import Desk
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -39,6 +42,16 @@ def open_database(config: Config) -> sessionmaker[Session]:
     except SchemaNotCurrent as error:
         raise CommandError(str(error), EXIT_USAGE) from None
     return make_sessionmaker(engine)
+
+
+def load_desk(config: Config) -> Desk:
+    """The rules, customers and SLA terms; a file that cannot be used is a usage error."""
+    from mailintake.intake.desk import DeskSetupError, build_desk
+
+    try:
+        return build_desk(config)
+    except DeskSetupError as error:
+        raise CommandError(f"cannot start:\n{error}", EXIT_USAGE) from None
 
 
 def add_command(commands: Any, name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:

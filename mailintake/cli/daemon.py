@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mailintake.cli.common import CommandError, add_command, open_database
+from mailintake.cli.common import CommandError, add_command, load_desk, open_database
 from mailintake.config import Config
 
 
@@ -29,8 +29,9 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from mailintake.intake.daemon import ListenError, serve
 
     open_database(config)
+    desk = load_desk(config)
     try:
-        return asyncio.run(serve(config))
+        return asyncio.run(serve(config, desk))
     except ListenError as error:
         raise CommandError(str(error)) from None
 
@@ -54,11 +55,10 @@ def cmd_ingest(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_process(config: Config, args: argparse.Namespace) -> int:
-    from mailintake.intake.pipeline import PipelineContext
     from mailintake.intake.worker import Worker
 
     sessions = open_database(config)
-    worker = Worker(sessions, PipelineContext(zone=config.desk.zone))
+    worker = Worker(sessions, load_desk(config))
     report = worker.drain()
     print(
         f"processed {report.total}: {report.created} new tickets, {report.replies} replies, "

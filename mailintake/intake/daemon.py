@@ -1,8 +1,9 @@
 """`mailintake serve`: the SMTP listener and the pipeline worker in one asyncio process.
 
 SIGTERM (or SIGINT) stops accepting, lets every message already being committed finish and be
-answered, finishes the message the worker has in hand, and exits 0. SIGHUP is caught so that a
-reload request never kills the daemon.
+answered, finishes the message the worker has in hand, and exits 0. SIGHUP, and an edit of the
+rules file seen by the watcher, reload the rules: a valid file replaces them (an event records
+its sha256), a bad one is logged and the previous rules stay active.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import asyncio
 import logging
 import signal
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from mailintake.config import Config
-from mailintake.intake.pipeline import PipelineContext
+from mailintake.intake.desk import Desk, DeskSetupError, reload_rules
 from mailintake.intake.smtp import IntakeHandler, SpoolWriter, smtp_factory
 from mailintake.intake.worker import Worker
 from mailintake.logs import log
-from mailintake.storage.database import make_engine, make_sessionmaker
+from mailintake.storage.database import make_engine, make_sessionmaker, transaction
+from mailintake.storage.models import Event, utcnow
 from mailintake.storage.spool import Spool
 
 logger = logging.getLogger("mailintake.daemon")
@@ -28,7 +32,46 @@ class ListenError(Exception):
     """The SMTP listener could not bind its address."""
 
 
-async def serve(config: Config) -> int:
+def record_rules(sessions: sessionmaker[Session], desk: Desk, trigger: str) -> None:
+    """A desk event naming the rules now active, so each ticket's rules_hash can be traced."""
+    rules = desk.rules
+    with transaction(sessions) as session:
+        session.add(
+            Event(
+                ticket=None,
+                type="rules_loaded" if trigger == "start" else "rules_reloaded",
+                at=utcnow(),
+                data={"path": rules.source, "sha256": rules.sha256, "trigger": trigger,
+                      "rules": len(rules.rules)},
+            )
+        )  # fmt: skip
+    log(logger, "rules_active", path=rules.source, sha256=rules.sha256, trigger=trigger)
+
+
+def try_reload(sessions: sessionmaker[Session], desk: Desk, trigger: str) -> None:
+    try:
+        changed = reload_rules(desk)
+    except DeskSetupError as error:
+        log(logger, "rules_rejected", logging.ERROR, trigger=trigger, kept=desk.rules.sha256,
+            problems=str(error))  # fmt: skip
+        return
+    if changed:
+        record_rules(sessions, desk, trigger)
+    elif trigger == "SIGHUP":
+        log(logger, "rules_unchanged", sha256=desk.rules.sha256)
+
+
+async def watch_rules(
+    sessions: sessionmaker[Session], desk: Desk, stop: asyncio.Event, seconds: float
+) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        except TimeoutError:
+            await asyncio.to_thread(try_reload, sessions, desk, "file changed")
+
+
+async def serve(config: Config, desk: Desk) -> int:
     engine = make_engine(config.database_url)
     sessions = make_sessionmaker(engine)
     loop = asyncio.get_running_loop()
@@ -36,8 +79,10 @@ async def serve(config: Config) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(
-        signal.SIGHUP, lambda: log(logger, "reload_requested", note="nothing to reload yet")
+        signal.SIGHUP,
+        lambda: loop.create_task(asyncio.to_thread(try_reload, sessions, desk, "SIGHUP")),
     )
+    await asyncio.to_thread(record_rules, sessions, desk, "start")
 
     handler: IntakeHandler | None = None
     server: asyncio.Server | None = None
@@ -57,8 +102,12 @@ async def serve(config: Config) -> int:
         log(logger, "listening", host=config.smtp.host, port=config.smtp.port,
             recipients=",".join(config.smtp.recipients))  # fmt: skip
 
-    worker = Worker(sessions, PipelineContext(zone=config.desk.zone))
-    worker_task = asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds))
+    worker = Worker(sessions, desk)
+    tasks = [asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds))]
+    if config.rules.watch_seconds:
+        tasks.append(
+            asyncio.create_task(watch_rules(sessions, desk, stop, config.rules.watch_seconds))
+        )
     log(logger, "started", database=engine.url.render_as_string(hide_password=True))
 
     await stop.wait()
@@ -67,7 +116,7 @@ async def serve(config: Config) -> int:
         server.close()
         handler.closing = True
         await _finish_sessions(handler)
-    await worker_task
+    await asyncio.gather(*tasks)
     engine.dispose()
     log(logger, "stopped")
     return 0

@@ -1,8 +1,9 @@
 """The pipeline: a spooled message becomes a ticket, or a message on one, in one transaction.
 
 Stages run in order on a `Draft`: parse (outside the transaction, it is the slow part), then
-screen (a repeat of a mail we already have?), thread (a reply to which ticket?) and apply (write
-ticket, message, attachments and events, mark the spool row processed). A stage that raises
+screen (a repeat of a mail we already have?), thread (a reply to which ticket?), classify (the
+rules judge a new report) and apply (write ticket, message, attachments and events, start the
+SLA clocks, mark the spool row processed). A stage that raises
 `Duplicate` ends the message quietly as processed; anything else is a bug or a broken mail, and
 the worker marks the message failed with the error and goes on with the next.
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailintake.classifiers import Classification, classify
+from mailintake.intake.desk import Desk
+from mailintake.intake.lifecycle import apply_classification, recheck_on_reply
 from mailintake.intake.parse import Parsed
 from mailintake.logs import log
 from mailintake.storage.models import (
@@ -34,13 +38,6 @@ logger = logging.getLogger("mailintake.pipeline")
 SUBJECT_REF = re.compile(rf"\[?({REF_PATTERN})\]?", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class PipelineContext:
-    """What the stages need from the config, as plain values."""
-
-    zone: tzinfo
-
-
 @dataclass
 class Draft:
     spool_id: int
@@ -49,6 +46,7 @@ class Draft:
     parsed: Parsed
     ticket: Ticket | None = None
     threaded_by: str | None = None
+    classification: Classification | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -100,11 +98,22 @@ def thread(session: Session, draft: Draft) -> None:
             draft.ticket, draft.threaded_by = ticket, "subject-ref"
 
 
-def apply(session: Session, draft: Draft, context: PipelineContext) -> TicketMessage:
+def judge(draft: Draft, desk: Desk) -> None:
+    """A new report is classified by the rules; a reply keeps its ticket's classification."""
+    if draft.ticket is None:
+        draft.classification = classify(
+            draft.parsed.mail,
+            rules=desk.rules,
+            customers=desk.customers,
+            received_in_service_hours=desk.in_service_hours(draft.received_at),
+        )
+
+
+def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
     mail = draft.parsed.mail
     created = draft.ticket is None
     if draft.ticket is None:
-        year = draft.received_at.astimezone(context.zone).year
+        year = draft.received_at.astimezone(desk.zone).year
         draft.ticket = Ticket(
             ref=allocate_ref(session, year),
             subject=mail.subject,
@@ -156,19 +165,24 @@ def apply(session: Session, draft: Draft, context: PipelineContext) -> TicketMes
         spool_id=draft.spool_id,
         **extra,
     )
+    if draft.classification is not None:
+        apply_classification(
+            session, draft.ticket, draft.classification, draft.received_at, message, desk
+        )
+    else:
+        recheck_on_reply(session, draft.ticket, mail, draft.received_at, message, desk)
     return message
 
 
-def process(
-    session: Session, row: SpoolMessage, parsed: Parsed, context: PipelineContext
-) -> Outcome:
+def process(session: Session, row: SpoolMessage, parsed: Parsed, desk: Desk) -> Outcome:
     """Run the stages for one claimed spool row, inside the caller's transaction."""
     draft = Draft(row.id, row.received_at, row.sha256, parsed)
     try:
         screen_duplicate(session, draft)
         thread(session, draft)
         created = draft.ticket is None
-        message = apply(session, draft, context)
+        judge(draft, desk)
+        message = apply(session, draft, desk)
     except Duplicate as duplicate:
         row.state = SpoolState.PROCESSED
         row.processed_at = utcnow()
@@ -185,7 +199,9 @@ def process(
     row.ticket_id = message.ticket_id
     row.error = None
     assert draft.ticket is not None
+    c = draft.classification
     log(logger, "ticket_created" if created else "reply_attached", spool_id=row.id,
         message_id=parsed.mail.message_id, ticket=draft.ticket.ref, parser=parsed.parser,
-        threaded_by=draft.threaded_by)  # fmt: skip
+        threaded_by=draft.threaded_by, kind=c and c.kind, category=c and c.category,
+        customer=c and c.customer, incomplete=draft.ticket.incomplete)  # fmt: skip
     return Outcome(row.id, draft.ticket.ref, parsed.mail.message_id, created)

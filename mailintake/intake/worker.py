@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailintake.intake.desk import Desk
 from mailintake.intake.parse import parse
-from mailintake.intake.pipeline import Outcome, PipelineContext, process
+from mailintake.intake.pipeline import Outcome, process
 from mailintake.logs import log
 from mailintake.storage.database import transaction
 from mailintake.storage.models import SpoolMessage, SpoolState
@@ -62,10 +63,10 @@ def describe(error: BaseException) -> str:
 
 
 class Worker:
-    def __init__(self, sessions: sessionmaker[Session], context: PipelineContext) -> None:
+    def __init__(self, sessions: sessionmaker[Session], desk: Desk) -> None:
         self.sessions = sessions
         self.spool = Spool(sessions)
-        self.context = context
+        self.desk = desk
 
     def process_one(self) -> Outcome | Failure | None:
         """Process the oldest waiting message; None when there is none."""
@@ -93,7 +94,7 @@ class Worker:
             row = session.get(SpoolMessage, spool_id, with_for_update=True)
             if row is None or row.state != SpoolState.RECEIVED:
                 return None
-            return process(session, row, parsed, self.context)
+            return process(session, row, parsed, self.desk)
 
     def drain(self) -> DrainReport:
         report = DrainReport()

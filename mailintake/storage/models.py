@@ -132,6 +132,10 @@ class Ticket(Base):
     missing: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(8))
+    # The classifier's completeness (fields found and missing), checked again on a reply.
+    completeness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rules_hash: Mapped[str | None] = mapped_column(String(64))
     response_due: Mapped[datetime | None]
     resolution_due: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
@@ -187,20 +191,41 @@ class StoredAttachment(Base):
 
 
 class Event(Base):
-    """Something the desk did on a ticket: who, when, and which message caused it."""
+    """Something the desk did: who, when, and which message caused it.
+
+    Most events belong to a ticket; a few belong to the desk (ticket_id NULL), such as a rules
+    reload, so that every classification can name the rules version it used.
+    """
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     type: Mapped[str] = mapped_column(String(50))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(998), default="system")
     ticket_message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    ticket: Mapped[Ticket | None] = relationship(back_populates="events")
     ticket_message: Mapped[TicketMessage | None] = relationship()
+
+
+class SlaWarning(Base):
+    """A warning sent for one threshold of one clock; the key makes a second one impossible,
+    across restarts and across several daemons on one database."""
+
+    __tablename__ = "sla_warnings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    metric: Mapped[str] = mapped_column(String(20))
+    threshold: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "metric", "threshold", name="uq_sla_warnings_clock"),
+    )
 
 
 class OutboxState(enum.StrEnum):

@@ -28,6 +28,8 @@ class Arrival:
     source: str
     envelope_from: str | None = None
     envelope_to: tuple[str, ...] = field(default=())
+    # When it arrived; None is now. Tests and backlog imports pass their own.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Spool:
                 size=len(arrival.raw),
                 raw=arrival.raw,
                 state=SpoolState.RECEIVED,
-                received_at=utcnow(),
+                received_at=arrival.received_at or utcnow(),
                 attempts=0,
             )
             for arrival in arrivals

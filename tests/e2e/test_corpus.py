@@ -10,12 +10,12 @@ from __future__ import annotations
 import collections
 import shutil
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailintake.config import Config
+from mailintake.intake.desk import build_desk
 from mailintake.intake.pipe import EX_DATAERR, EX_OK, ingest
-from mailintake.intake.pipeline import PipelineContext
 from mailintake.intake.worker import Worker
 from mailintake.storage.database import transaction
 from mailintake.storage.spool import Spool
@@ -47,7 +47,7 @@ def test_every_corpus_message_is_processed_or_failed_with_an_error(
             refused[path] = message
     assert set(refused) == NOT_MIME, refused
 
-    report = Worker(sqlite_sessions, PipelineContext(zone=ZoneInfo("Europe/Amsterdam"))).drain()
+    report = Worker(sqlite_sessions, build_desk(Config())).drain()
     counts = spool.counts()
     with transaction(sqlite_sessions) as session:
         tickets = list_tickets(session)

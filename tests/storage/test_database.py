@@ -36,6 +36,20 @@ def test_migrate_creates_every_table_and_is_idempotent(database_url: str) -> Non
     engine.dispose()
 
 
+def test_the_migrations_build_exactly_the_models(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from mailintake.storage.models import Base
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == [], "models changed without a migration: add one in storage/migrations"
+
+
 def test_sqlite_runs_in_wal_mode_with_full_sync(sqlite_sessions: sessionmaker[Session]) -> None:
     with sqlite_sessions() as session:
         assert session.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -1,4 +1,4 @@
-"""initial schema: spool, tickets, messages, attachments, events, outbox
+"""Initial schema: spool, tickets, messages, attachments, events, SLA warnings, outbox.
 
 Revision ID: 0001
 Revises:
@@ -40,6 +40,9 @@ def upgrade() -> None:
         sa.Column("missing", sa.JSON(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("completeness", sa.JSON(), nullable=True),
+        sa.Column("rules_hash", sa.String(length=64), nullable=True),
         sa.Column("response_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_due", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
@@ -47,6 +50,19 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets")),
         sa.UniqueConstraint("ref", name=op.f("uq_tickets_ref")),
+    )
+    op.create_table(
+        "sla_warnings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("metric", sa.String(length=20), nullable=False),
+        sa.Column("threshold", sa.String(length=10), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["tickets.id"], name=op.f("fk_sla_warnings_ticket_id_tickets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_warnings")),
+        sa.UniqueConstraint("ticket_id", "metric", "threshold", name="uq_sla_warnings_clock"),
     )
     op.create_table(
         "spool",
@@ -131,7 +147,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("type", sa.String(length=50), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=998), nullable=False),
@@ -204,5 +220,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_spool_message_id")
 
     op.drop_table("spool")
+    op.drop_table("sla_warnings")
     op.drop_table("tickets")
     op.drop_table("ticket_counters")
