@@ -101,6 +101,93 @@ def close(
     add_event(session, ticket, "closed", at, message=message, reason=reason)
 
 
+def change_category(
+    session: Session,
+    ticket: Ticket,
+    category: str | None,
+    at: datetime,
+    desk: Desk,
+    *,
+    actor: str,
+    message: TicketMessage | None = None,
+) -> None:
+    """A new category: deadlines are recomputed from the clocks' original starts."""
+    previous = ticket.category
+    ticket.category = category
+    add_event(session, ticket, "category_changed", at, actor=actor, message=message,
+              previous=previous, category=category)  # fmt: skip
+    refresh_deadlines(ticket, desk)
+
+
+def record_response(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    desk: Desk,
+    *,
+    actor: str,
+    message: TicketMessage | None = None,
+) -> None:
+    """An engineer answered the customer; the first answer stops the response clock."""
+    add_event(session, ticket, "responded", at, actor=actor, message=message)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = at
+        change_clock(session, ticket, "response", "stop", at, actor=actor, message=message,
+                     reason="first response")  # fmt: skip
+    if ticket.status == "new":
+        ticket.status = "open"
+    refresh_deadlines(ticket, desk)
+
+
+def start_resolution(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    desk: Desk,
+    *,
+    actor: str,
+    message: TicketMessage | None = None,
+) -> None:
+    """The resolution plan is carried out: resolution time begins (seed: SLA VoIP)."""
+    change_clock(session, ticket, "resolution", "start", at, actor=actor, message=message,
+                 reason="resolution plan carried out")  # fmt: skip
+    refresh_deadlines(ticket, desk)
+
+
+def wait_for_customer(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    desk: Desk,
+    *,
+    actor: str,
+    message: TicketMessage | None = None,
+) -> None:
+    """Pending on the customer: only the resolution clock pauses."""
+    ticket.status = "pending"
+    add_event(session, ticket, "status_changed", at, actor=actor, message=message,
+              status="pending")  # fmt: skip
+    change_clock(session, ticket, "resolution", "pause", at, actor=actor, message=message,
+                 reason="waiting for the customer")  # fmt: skip
+    refresh_deadlines(ticket, desk)
+
+
+def resolve(
+    session: Session,
+    ticket: Ticket,
+    at: datetime,
+    desk: Desk,
+    *,
+    actor: str,
+    message: TicketMessage | None = None,
+) -> None:
+    ticket.status = "resolved"
+    add_event(session, ticket, "resolved", at, actor=actor, message=message)
+    change_clock(session, ticket, "resolution", "stop", at, actor=actor, message=message,
+                 reason="resolved")  # fmt: skip
+    refresh_deadlines(ticket, desk)
+
+
 def recheck_on_reply(
     session: Session,
     ticket: Ticket,
@@ -109,9 +196,18 @@ def recheck_on_reply(
     message: TicketMessage,
     desk: Desk,
 ) -> None:
-    """A customer's reply to a clarification request: once the report is complete, the
-    response clock starts (event `clarified`)."""
-    if not ticket.incomplete or mail.from_address != ticket.requester:
+    """A customer's reply: to a ticket waiting for the customer, the resolution clock resumes;
+    to a clarification request, the response clock starts once the report is complete."""
+    if mail.from_address != ticket.requester:
+        return
+    if ticket.status == "pending":
+        ticket.status = "open"
+        add_event(session, ticket, "status_changed", at, actor=mail.from_address,
+                  message=message, status="open")  # fmt: skip
+        change_clock(session, ticket, "resolution", "resume", at, actor=mail.from_address,
+                     message=message, reason="the customer answered")  # fmt: skip
+        refresh_deadlines(ticket, desk)
+    if not ticket.incomplete:
         return
     customer: Customer | None = desk.customers.by_name(ticket.customer) if ticket.customer else None
     completeness = recheck_completeness(

@@ -15,6 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.config import parse_config
 from mailintake.intake.desk import build_desk
+from mailintake.intake.lifecycle import (
+    change_category,
+    record_response,
+    resolve,
+    start_resolution,
+    wait_for_customer,
+)
 from mailintake.intake.worker import Worker
 from mailintake.storage.database import transaction
 from mailintake.storage.spool import Arrival
@@ -148,3 +155,68 @@ def test_an_out_of_office_reply_is_closed_quietly(worker: Worker) -> None:
     [ticket] = tickets(worker)
     assert ticket["status"] == "closed"
     assert ticket["events"][-1]["reason"] == "auto-reply or bounce"
+
+
+def with_ticket(worker: Worker, change) -> dict:  # type: ignore[no-untyped-def]
+    """Apply `change(session, ticket, desk)` to the only ticket, then return its view."""
+    with transaction(worker.sessions) as session:
+        [ticket] = list_tickets(session)
+        change(session, ticket, worker.desk)
+    return tickets(worker)[0]
+
+
+def test_a_category_change_recomputes_from_the_original_start(worker: Worker) -> None:
+    arrive(worker, mail(COMPLETE, subject="Storing receptie", mid="g1@acme.nl"), MONDAY_16)
+    assert tickets(worker)[0]["response_due"] == "2026-11-24T11:00:00+01:00"  # CAT II, 4 h
+    later = datetime(2026, 11, 24, 9, 0, tzinfo=AMS)
+    view = with_ticket(
+        worker,
+        lambda s, t, d: change_category(s, t, "CAT III", later, d, actor="eng@example.nl"),
+    )
+    # CAT III premium: 2 h from Monday 16:00, calamity hours too: Monday 16:00-17:30, Tuesday
+    # 07:30-08:00.
+    assert view["response_due"] == "2026-11-24T08:00:00+01:00"
+    assert view["events"][-1]["type"] == "category_changed"
+    assert view["events"][-1]["previous"] == "CAT II"
+
+
+def test_first_response_stops_the_response_clock(worker: Worker) -> None:
+    arrive(worker, mail(COMPLETE, subject="Storing receptie", mid="h1@acme.nl"), MONDAY_16)
+    tuesday_10 = datetime(2026, 11, 24, 10, 0, tzinfo=AMS)
+    view = with_ticket(
+        worker, lambda s, t, d: record_response(s, t, tuesday_10, d, actor="eng@example.nl")
+    )
+    assert view["first_response_at"] == "2026-11-24T10:00:00+01:00"
+    assert view["status"] == "open"
+    # A stopped clock keeps its deadline, so a report can tell met from breached.
+    assert view["response_due"] == "2026-11-24T11:00:00+01:00"
+    assert [e["action"] for e in view["events"] if e["type"] == "clock"] == ["start", "stop"]
+
+
+def test_waiting_for_the_customer_pauses_only_the_resolution_clock(worker: Worker) -> None:
+    arrive(worker, mail(COMPLETE, subject="Storing receptie", mid="i1@acme.nl"), MONDAY_16)
+    tuesday = datetime(2026, 11, 24, 9, 0, tzinfo=AMS)
+    view = with_ticket(
+        worker, lambda s, t, d: start_resolution(s, t, tuesday, d, actor="eng@example.nl")
+    )
+    assert view["resolution_due"] == "2026-11-24T13:00:00+01:00"  # CAT II: 4 h
+    pause = datetime(2026, 11, 24, 10, 0, tzinfo=AMS)
+    view = with_ticket(
+        worker, lambda s, t, d: wait_for_customer(s, t, pause, d, actor="eng@example.nl")
+    )
+    assert view["status"] == "pending" and view["resolution_due"] is None
+    assert view["response_due"] == "2026-11-24T11:00:00+01:00"  # untouched
+    # The customer answers on Wednesday 09:00: three open hours remain, due at 12:00.
+    wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=AMS)
+    reply = mail("Het werkt weer niet na de herstart.", subject="Re: Storing receptie",
+                 mid="i2@acme.nl", extra="In-Reply-To: <i1@acme.nl>\r\n")  # fmt: skip
+    arrive(worker, reply, wednesday)
+    view = tickets(worker)[0]
+    assert view["status"] == "open"
+    assert view["resolution_due"] == "2026-11-25T12:00:00+01:00"
+    later = datetime(2026, 11, 25, 11, 0, tzinfo=AMS)
+    view = with_ticket(worker, lambda s, t, d: resolve(s, t, later, d, actor="eng@example.nl"))
+    assert view["status"] == "resolved"
+    assert view["resolution_due"] == "2026-11-25T12:00:00+01:00"
+    actions = [e["action"] for e in view["events"] if e.get("metric") == "resolution"]
+    assert actions == ["start", "pause", "resume", "stop"]
