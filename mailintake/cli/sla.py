@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from mailintake.cli.common import EXIT_USAGE, CommandError, add_command, add_group
+from mailintake.cli.common import (
+    EXIT_USAGE,
+    CommandError,
+    add_command,
+    add_group,
+    load_desk,
+    open_database,
+)
 from mailintake.config import Config
 from mailintake.sla import BusinessCalendar, ServiceLevels, format_due, format_holidays
 
@@ -43,6 +51,59 @@ def cmd_sla_holidays(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sla_explain(config: Config, args: argparse.Namespace) -> int:
+    from mailintake.intake.lifecycle import clock_changes, terms_for
+    from mailintake.storage.database import transaction
+    from mailintake.storage.tickets import load_ticket
+
+    desk = load_desk(config)
+    now = parse_start(args.now, config) if args.now else datetime.now(UTC)
+    with transaction(open_database(config)) as session:
+        ticket = load_ticket(session, args.ref)
+        if ticket is None:
+            raise CommandError(f"no ticket {args.ref}")
+        terms = terms_for(ticket, desk)
+        zone = terms.calendar.zone
+        lines = [
+            f"{ticket.ref}  plan {ticket.plan or 'none'}, {ticket.kind or '-'} "
+            f"{ticket.category or ''}".rstrip()
+            + f", targets {terms.matched or '(none: Level 0)'}, calendar {terms.calendar.name}"
+            f" in {zone.key}; as of {local(now, zone)}"
+        ]
+        for metric in ("response", "resolution"):
+            changes = clock_changes(ticket, metric)
+            clock = terms.clock(metric, changes)
+            target = terms.target(metric)
+            lines.append(
+                f"{metric} clock: {clock.state.value.replace('_', ' ')}, "
+                f"target {target.text if target else 'none'}"
+            )
+            reasons = [e.data.get("reason", "") for e in ticket.events
+                       if e.type == "clock" and e.data.get("metric") == metric]  # fmt: skip
+            for change, reason in zip(changes, reasons, strict=True):
+                lines.append(f"  {local(change.at, zone)}  {change.action.value:<7} {reason}")
+            if clock.started_at is not None:
+                used = clock.elapsed_open(now)
+                share = clock.fraction_used(now)
+                of = f" ({share:.0%} of the target)" if share is not None else ""
+                lines.append(f"  open time used: {hours(used)}{of}")
+            deadline = clock.deadline(now)
+            if deadline is not None:
+                paused = " if resumed now" if clock.paused_since is not None else ""
+                lines.append(f"  deadline: {local(deadline, zone)}{paused}")
+    print("\n".join(lines))
+    return 0
+
+
+def local(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def hours(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
 def register(commands: Any) -> None:
     sla = add_group(commands, "sla", "check SLA deadlines and calendars")
     due = add_command(sla, "due", cmd_sla_due, "print the response and resolution deadlines")
@@ -53,3 +114,6 @@ def register(commands: Any) -> None:
     holidays = add_command(sla, "holidays", cmd_sla_holidays, "list a year's public holidays")
     holidays.add_argument("--year", type=int, default=date.today().year)
     holidays.add_argument("--calendar", default="office", help="calendar name (default office)")
+    explain = add_command(sla, "explain", cmd_sla_explain, "a ticket's clocks in local time")
+    explain.add_argument("ref")
+    explain.add_argument("--now", help="as of this moment (ISO 8601; default now)")

@@ -22,28 +22,33 @@ SHOWN_FIELDS = (
 )  # fmt: skip
 
 
+def local_minute(iso: str | None) -> str | None:
+    return iso[:16].replace("T", " ") if iso else None
+
+
 def cmd_tickets_list(config: Config, args: argparse.Namespace) -> int:
     from mailintake.storage.database import transaction
-    from mailintake.storage.tickets import list_tickets, ticket_view
+    from mailintake.storage.tickets import list_tickets, queue_order, ticket_view
 
     zone = config.desk.zone
     with transaction(open_database(config)) as session:
-        views = [ticket_view(t, zone) for t in list_tickets(session, status=args.status)]
+        tickets = sorted(list_tickets(session, status=args.status), key=queue_order)
+        views = [ticket_view(t, zone) for t in tickets]
     if args.json:
         print(json.dumps(views, indent=2, ensure_ascii=False))
         return 0
-    table = [("REF", "CREATED", "STATUS", "KIND", "CATEGORY", "REQUESTER", "MSGS", "SUBJECT")]
+    table = [("REF", "DUE", "STATUS", "KIND", "CATEGORY", "CUSTOMER", "REQUESTER", "SUBJECT")]
     for view in views:
         table.append(
             (
                 view["ref"],
-                view["created_at"][:16].replace("T", " "),
-                view["status"],
+                local_minute(view["next_due"]) or "-",
+                view["status"] + (" (incomplete)" if view["incomplete"] else ""),
                 view["kind"] or "-",
                 view["category"] or "-",
+                view["customer"] or "-",
                 view["requester"] or "-",
-                str(view["messages"]),
-                shorten(view["subject"], 50),
+                shorten(view["subject"], 40),
             )
         )
     print_table(table)
@@ -83,7 +88,9 @@ def cmd_tickets_show(config: Config, args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     tickets = add_group(commands, "tickets", "list and show tickets")
-    listing = add_command(tickets, "list", cmd_tickets_list, "list tickets")
+    listing = add_command(
+        tickets, "list", cmd_tickets_list, "list tickets, nearest SLA deadline first"
+    )
     listing.add_argument("--status")
     listing.add_argument("--json", action="store_true")
     show = add_command(tickets, "show", cmd_tickets_show, "show one ticket with its timeline")

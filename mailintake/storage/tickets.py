@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -28,6 +28,31 @@ def allocate_ref(session: Session, year: int) -> str:
     return f"T-{year}-{number:06d}"
 
 
+CLOSED_STATES = ("resolved", "closed")
+CATEGORY_RANK = {"CAT III": 0, "CAT II": 1, "CAT I": 2}
+
+
+def next_due(ticket: Ticket) -> datetime | None:
+    """The deadline the desk works to now: the response until the first response, then the
+    resolution; None for a closed ticket or a clock that is not running."""
+    if ticket.status in CLOSED_STATES:
+        return None
+    if ticket.first_response_at is None and ticket.response_due is not None:
+        return ticket.response_due
+    return ticket.resolution_due
+
+
+def queue_order(ticket: Ticket) -> tuple[bool, datetime, int, datetime]:
+    """The order the desk handles reports in: by SLA deadline, then category (seed)."""
+    due = next_due(ticket)
+    return (
+        ticket.status in CLOSED_STATES,
+        due or datetime.max.replace(tzinfo=UTC),
+        CATEGORY_RANK.get(ticket.category or "", 3),
+        ticket.created_at,
+    )
+
+
 def iso(value: datetime | None, zone: tzinfo) -> str | None:
     return value.astimezone(zone).isoformat() if value else None
 
@@ -50,6 +75,7 @@ def ticket_view(ticket: Ticket, zone: tzinfo, *, with_timeline: bool = False) ->
         "response_due": iso(ticket.response_due, zone),
         "resolution_due": iso(ticket.resolution_due, zone),
         "first_response_at": iso(ticket.first_response_at, zone),
+        "next_due": iso(next_due(ticket), zone),
         "created_at": iso(ticket.created_at, zone),
         "messages": len(ticket.messages),
         "events": [
@@ -90,6 +116,7 @@ def load_ticket(session: Session, ref: str) -> Ticket | None:
 
 
 def list_tickets(session: Session, *, status: str | None = None) -> list[Ticket]:
+    """Tickets in the order they were made; see `queue_order` for the desk's working order."""
     query = (
         select(Ticket)
         .order_by(Ticket.id)
