@@ -15,14 +15,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from mailintake.notifier.settings import NotifierSettings
+from mailintake.sections import Section
 from mailintake.sla.settings import SlaSettings, load_example
 
 DEFAULT_PATH = Path("config.toml")
@@ -31,10 +31,6 @@ ENV_VAR = "MAILINTAKE_CONFIG"
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message says where and how to fix it."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StorageSettings(Section):
@@ -83,6 +79,7 @@ class ImapSettings(Section):
 
 
 class OutboundSettings(Section):
+    enabled: bool = Field(True, description="false: mail waits in the outbox, nothing is sent")
     host: str = "127.0.0.1"
     port: int = Field(25, ge=1, le=65535)
     from_address: str = "support@example.nl"
@@ -130,6 +127,11 @@ class PipelineSettings(Section):
     poll_seconds: float = Field(2.0, gt=0, description="how often to look for piped-in mail")
 
 
+class ScheduleSettings(Section):
+    delivery_seconds: float = Field(5.0, gt=0, description="how often the outbox is sent")
+    sla_warnings_seconds: float = Field(60.0, gt=0, description="how often clocks are checked")
+
+
 class LoggingSettings(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["kv", "json"] = "kv"
@@ -138,16 +140,18 @@ class LoggingSettings(Section):
 class Config(Section):
     storage: StorageSettings = StorageSettings()
     smtp: SmtpSettings = SmtpSettings()
-    imap: list[ImapSettings] = []
+    imap: list[ImapSettings] = Field(default_factory=list)
     outbound: OutboundSettings = OutboundSettings()
     desk: DeskSettings = DeskSettings()
     rules: RulesSettings = RulesSettings()
     customers: CustomersSettings = CustomersSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     logging: LoggingSettings = LoggingSettings()
     # Without an [sla] section the desk runs on the seed's plans (sla/example.toml); a section
     # in the file replaces them as a whole.
     sla: SlaSettings = Field(default_factory=load_example)
+    notifier: NotifierSettings = NotifierSettings()
     # Where the file was read from; relative paths in it are taken from its folder.
     source: Annotated[Path | None, Field(exclude=True)] = None
 

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.storage.database import make_engine, make_sessionmaker, migrate
-from tests.support.servers import PostgresCluster, start_postgres
+from tests.support.mta import FakeMta, start_mta
+from tests.support.servers import PostgresCluster, free_port, start_postgres
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,12 @@ def corpus_dir() -> Path:
 
         unavailable(f"the shared mail corpus is not at {path}")
     return path
+
+
+@pytest.fixture
+def mta() -> Iterator[FakeMta]:
+    handler = FakeMta()
+    controller = start_mta(handler, free_port())
+    handler.port = controller.port  # type: ignore[attr-defined]
+    yield handler
+    controller.stop()

@@ -82,6 +82,7 @@ def test_a_named_config_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
 def test_the_example_config_carries_the_built_in_sla_section() -> None:
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
     assert load_config(example).sla == Config().sla
+    assert load_config(example).notifier == Config().notifier
     assert {"premium", "standard", "none", "sla_a"} <= set(Config().sla.plans)
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mailintake.cli import daemon, rules, sla, spool, tickets
+from mailintake.cli import daemon, notify, rules, sla, spool, tickets
 from mailintake.cli.common import CommandError
 from mailintake.config import ConfigError, load_config
 from mailintake.logs import setup_logging
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="config file (default ./config.toml, or $MAILINTAKE_CONFIG)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (daemon, spool, tickets, rules, sla):
+    for area in (daemon, spool, tickets, rules, sla, notify):
         area.register(commands)
     return parser
 

@@ -23,12 +23,13 @@ from mailintake.config import Config
 def cmd_rules_check(config: Config, args: argparse.Namespace) -> int:
     from mailintake.classifiers import check_rules_file, cross_check, load_rules
     from mailintake.intake.desk import rules_path
+    from mailintake.intake.notices import FORMS_TEMPLATE
 
     path = Path(args.file) if args.file else rules_path(config)
     problems = check_rules_file(path)
     if not problems:
         rules = load_rules(path)
-        problems = cross_check(rules, load_desk(config).customers)
+        problems = cross_check(rules, load_desk(config).customers, templates={FORMS_TEMPLATE})
         if not problems:
             print(f"{path}: OK, {len(rules.rules)} rules, sha256 {rules.sha256}")
             return 0

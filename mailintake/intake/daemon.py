@@ -11,14 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.config import Config
 from mailintake.intake.desk import Desk, DeskSetupError, reload_rules
+from mailintake.intake.sla_warnings import warn_due_clocks
 from mailintake.intake.smtp import IntakeHandler, SpoolWriter, smtp_factory
 from mailintake.intake.worker import Worker
 from mailintake.logs import log
+from mailintake.notifier import Outage, deliver_due
 from mailintake.storage.database import make_engine, make_sessionmaker, transaction
 from mailintake.storage.models import Event, utcnow
 from mailintake.storage.spool import Spool
@@ -71,6 +77,40 @@ async def watch_rules(
             await asyncio.to_thread(try_reload, sessions, desk, "file changed")
 
 
+def start_scheduler(
+    config: Config, sessions: sessionmaker[Session], desk: Desk
+) -> AsyncIOScheduler:
+    """The periodic jobs: thin calls of tested functions, idempotent, run at start too so
+    that what fell due while the daemon was down is done at once."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    outage = Outage()
+
+    async def deliver() -> None:
+        await guarded("deliver", deliver_due, sessions, config.outbound,
+                      config.notifier.delivery, utcnow(), outage=outage)  # fmt: skip
+
+    async def warn() -> None:
+        await guarded("sla_warnings", warn_due_clocks, sessions, desk, utcnow())
+
+    jobs = [(warn, config.schedule.sla_warnings_seconds)]
+    if config.outbound.enabled:
+        jobs.append((deliver, config.schedule.delivery_seconds))
+    for job, seconds in jobs:
+        scheduler.add_job(job, "interval", seconds=seconds, next_run_time=datetime.now(UTC),
+                          max_instances=1, coalesce=True, id=job.__name__)  # fmt: skip
+    scheduler.start()
+    return scheduler
+
+
+async def guarded(name: str, function: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Run a job in a thread; an error is logged with the job's name and the next run retries."""
+    try:
+        await asyncio.to_thread(function, *args, **kwargs)
+    except Exception as error:
+        log(logger, "job_failed", logging.ERROR, job=name,
+            error=f"{type(error).__name__}: {error}")  # fmt: skip
+
+
 async def serve(config: Config, desk: Desk) -> int:
     engine = make_engine(config.database_url)
     sessions = make_sessionmaker(engine)
@@ -104,6 +144,7 @@ async def serve(config: Config, desk: Desk) -> int:
 
     worker = Worker(sessions, desk)
     tasks = [asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds))]
+    scheduler = start_scheduler(config, sessions, desk)
     if config.rules.watch_seconds:
         tasks.append(
             asyncio.create_task(watch_rules(sessions, desk, stop, config.rules.watch_seconds))
@@ -116,6 +157,7 @@ async def serve(config: Config, desk: Desk) -> int:
         server.close()
         handler.closing = True
         await _finish_sessions(handler)
+    scheduler.shutdown(wait=False)
     await asyncio.gather(*tasks)
     engine.dispose()
     log(logger, "stopped")

@@ -23,11 +23,27 @@ from mailintake.classifiers import (
 )
 from mailintake.classifiers import reload_rules as reread_rules
 from mailintake.config import Config
+from mailintake.notifier import Desk as Letterhead
+from mailintake.notifier import Mailbox, Templates
+from mailintake.notifier.settings import NotifierSettings
 from mailintake.sla import Calendar, ServiceLevels
 
 
 class DeskSetupError(Exception):
     """A rules or customers file that cannot be used; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """How the desk writes: templates, who mail is from, who the engineers are."""
+
+    templates: Templates
+    settings: NotifierSettings
+    letterhead: Letterhead
+    sender: Mailbox
+    engineers: Mailbox
+    # Addresses that are the desk itself: mail from them is never answered automatically.
+    our_addresses: frozenset[str]
 
 
 @dataclass
@@ -36,6 +52,7 @@ class Desk:
     levels: ServiceLevels
     service_calendar: Calendar
     customers: CustomerBook
+    mailer: Mailer
     # Replaced as a whole on reload; a worker reads it once per message.
     rules: RuleSet
 
@@ -67,7 +84,26 @@ def build_desk(config: Config) -> Desk:
         levels=levels,
         service_calendar=levels.calendars[config.desk.calendar],
         customers=customers,
+        mailer=build_mailer(config),
         rules=rules,
+    )
+
+
+def build_mailer(config: Config) -> Mailer:
+    notifier = config.notifier
+    templates_dir = config.resolve(notifier.templates_dir) if notifier.templates_dir else None
+    from_address = config.outbound.from_address.lower()
+    return Mailer(
+        templates=Templates(
+            templates_dir, zone=config.desk.zone, default_language=notifier.default_language
+        ),
+        settings=notifier,
+        letterhead=notifier.desk(config.desk, config.outbound),
+        sender=Mailbox(from_address, config.desk.name),
+        engineers=Mailbox(config.desk.engineers_address.lower(), config.desk.name),
+        our_addresses=frozenset(
+            {from_address, config.desk.engineers_address.lower(), *config.smtp.recipients}
+        ),
     )
 
 

@@ -195,11 +195,12 @@ def recheck_on_reply(
     at: datetime,
     message: TicketMessage,
     desk: Desk,
-) -> None:
+) -> bool:
     """A customer's reply: to a ticket waiting for the customer, the resolution clock resumes;
-    to a clarification request, the response clock starts once the report is complete."""
+    to a clarification request, the response clock starts once the report is complete.
+    True when this reply completed the report."""
     if mail.from_address != ticket.requester:
-        return
+        return False
     if ticket.status == "pending":
         ticket.status = "open"
         add_event(session, ticket, "status_changed", at, actor=mail.from_address,
@@ -208,7 +209,7 @@ def recheck_on_reply(
                      message=message, reason="the customer answered")  # fmt: skip
         refresh_deadlines(ticket, desk)
     if not ticket.incomplete:
-        return
+        return False
     customer: Customer | None = desk.customers.by_name(ticket.customer) if ticket.customer else None
     completeness = recheck_completeness(
         ticket.completeness or {}, mail, rules=desk.rules, customer=customer
@@ -218,9 +219,10 @@ def recheck_on_reply(
     if completeness.incomplete:
         add_event(session, ticket, "incomplete", at, message=message,
                   missing=list(completeness.missing))  # fmt: skip
-        return
+        return False
     ticket.incomplete = False
     add_event(session, ticket, "clarified", at, actor=mail.from_address, message=message)
     change_clock(session, ticket, "response", "start", at, message=message,
                  reason="report complete after clarification")  # fmt: skip
     refresh_deadlines(ticket, desk)
+    return True

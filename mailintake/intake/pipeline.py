@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mailintake.classifiers import Classification, classify
 from mailintake.intake.desk import Desk
 from mailintake.intake.lifecycle import apply_classification, recheck_on_reply
+from mailintake.intake.notices import answer_new_ticket, send_acknowledgement
 from mailintake.intake.parse import Parsed
 from mailintake.logs import log
 from mailintake.storage.models import (
@@ -45,6 +46,7 @@ class Draft:
     sha256: str
     parsed: Parsed
     ticket: Ticket | None = None
+    envelope_from: str | None = None
     threaded_by: str | None = None
     classification: Classification | None = None
     notes: list[str] = field(default_factory=list)
@@ -165,18 +167,21 @@ def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
         spool_id=draft.spool_id,
         **extra,
     )
+    now = utcnow()
     if draft.classification is not None:
         apply_classification(
             session, draft.ticket, draft.classification, draft.received_at, message, desk
         )
-    else:
-        recheck_on_reply(session, draft.ticket, mail, draft.received_at, message, desk)
+        answer_new_ticket(session, desk, draft.ticket, mail, draft.classification,
+                          envelope_from=draft.envelope_from, cause=message, now=now)  # fmt: skip
+    elif recheck_on_reply(session, draft.ticket, mail, draft.received_at, message, desk):
+        send_acknowledgement(session, desk, draft.ticket, mail, cause=message, now=now)
     return message
 
 
 def process(session: Session, row: SpoolMessage, parsed: Parsed, desk: Desk) -> Outcome:
     """Run the stages for one claimed spool row, inside the caller's transaction."""
-    draft = Draft(row.id, row.received_at, row.sha256, parsed)
+    draft = Draft(row.id, row.received_at, row.sha256, parsed, envelope_from=row.envelope_from)
     try:
         screen_duplicate(session, draft)
         thread(session, draft)

@@ -31,11 +31,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailintake.config import OutboundSettings
 from mailintake.logs import log
 from mailintake.notifier.settings import DeliverySettings
 from mailintake.notifier.transport import (
@@ -47,6 +47,9 @@ from mailintake.notifier.transport import (
 )
 from mailintake.storage.database import transaction
 from mailintake.storage.models import OutboxMessage, OutboxState
+
+if TYPE_CHECKING:
+    from mailintake.config import OutboundSettings
 
 logger = logging.getLogger("mailintake.notify")
 

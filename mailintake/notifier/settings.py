@@ -11,12 +11,15 @@ the customer reads, which the SLA room's calendars do not know.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, model_validator
 
-from mailintake.config import DeskSettings, OutboundSettings, Section
 from mailintake.notifier.contexts import Desk
+from mailintake.sections import Section
+
+if TYPE_CHECKING:
+    from mailintake.config import DeskSettings, OutboundSettings
 
 Language = Literal["nl", "en"]
 

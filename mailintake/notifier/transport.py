@@ -16,8 +16,10 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailintake.config import OutboundSettings
+if TYPE_CHECKING:
+    from mailintake.config import OutboundSettings
 
 
 @dataclass(frozen=True)
