@@ -12,10 +12,24 @@ from email.parser import BytesHeaderParser
 from typing import Any
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+PLAIN_MESSAGE_ID = re.compile(
+    rb"^Message-ID:[ \t]*(<[!-;=?-~]+>)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE
+)
+HEADER_SCAN_BYTES = 16384
 
 
 def header_message_id(raw: bytes) -> str | None:
-    """The Message-ID from the header block alone; cheap enough for the SMTP hot path."""
+    """The Message-ID from the header block alone; cheap enough for the SMTP hot path.
+
+    A plain `Message-ID: <…>` line near the top is read with a regular expression; anything
+    else (folded, encoded, odd) goes through the email package's header parser.
+    """
+    head = raw[:HEADER_SCAN_BYTES]
+    end = head.find(b"\r\n\r\n")
+    end = head.find(b"\n\n") if end < 0 else end
+    found = PLAIN_MESSAGE_ID.search(head if end < 0 else head[:end])
+    if found:
+        return found.group(1).decode("ascii")
     try:
         headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
         return normalize_message_id(decode_header_value(headers.get("Message-ID")))

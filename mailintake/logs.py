@@ -53,6 +53,12 @@ class JsonFormatter(KeyValueFormatter):
 
 
 def setup_logging(level: str = "info", style: str = "kv") -> None:
+    # Our lines name their own fields; skip what the logging module would look up for every
+    # record (the calling frame, thread and process), as its HOWTO suggests for hot paths.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if style == "json" else KeyValueFormatter())
     root = logging.getLogger("mailintake")

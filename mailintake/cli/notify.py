@@ -36,7 +36,7 @@ def cmd_outbox_list(config: Config, args: argparse.Namespace) -> int:
     from mailintake.notifier import list_outbox, outbox_view
     from mailintake.storage.database import transaction
 
-    with transaction(open_database(config)) as session:
+    with transaction(open_database(config), write=False) as session:
         try:
             views = [outbox_view(row, config.desk.zone) for row in list_outbox(session, args.state)]
         except ValueError as error:

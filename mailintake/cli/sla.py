@@ -58,7 +58,7 @@ def cmd_sla_explain(config: Config, args: argparse.Namespace) -> int:
 
     desk = load_desk(config)
     now = parse_start(args.now, config) if args.now else datetime.now(UTC)
-    with transaction(open_database(config)) as session:
+    with transaction(open_database(config), write=False) as session:
         ticket = load_ticket(session, args.ref)
         if ticket is None:
             raise CommandError(f"no ticket {args.ref}")

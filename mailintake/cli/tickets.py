@@ -31,7 +31,7 @@ def cmd_tickets_list(config: Config, args: argparse.Namespace) -> int:
     from mailintake.storage.tickets import list_tickets, queue_order, ticket_view
 
     zone = config.desk.zone
-    with transaction(open_database(config)) as session:
+    with transaction(open_database(config), write=False) as session:
         tickets = sorted(list_tickets(session, status=args.status), key=queue_order)
         views = [ticket_view(t, zone) for t in tickets]
     if args.json:
@@ -60,7 +60,7 @@ def cmd_tickets_show(config: Config, args: argparse.Namespace) -> int:
     from mailintake.storage.tickets import load_ticket, ticket_view
 
     zone = config.desk.zone
-    with transaction(open_database(config)) as session:
+    with transaction(open_database(config), write=False) as session:
         ticket = load_ticket(session, args.ref)
         if ticket is None:
             raise CommandError(f"no ticket {args.ref}")

@@ -126,6 +126,7 @@ async def serve(config: Config, desk: Desk) -> int:
 
     handler: IntakeHandler | None = None
     server: asyncio.Server | None = None
+    writer: SpoolWriter | None = None
     if config.smtp.enabled:
         writer = SpoolWriter(Spool(sessions))
         handler = IntakeHandler(
@@ -143,7 +144,9 @@ async def serve(config: Config, desk: Desk) -> int:
             recipients=",".join(config.smtp.recipients))  # fmt: skip
 
     worker = Worker(sessions, desk)
-    tasks = [asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds))]
+    tasks = [
+        asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds, intake=writer))
+    ]
     scheduler = start_scheduler(config, sessions, desk)
     if config.rules.watch_seconds:
         tasks.append(

@@ -24,6 +24,7 @@ from mailintake.intake.lifecycle import apply_classification, recheck_on_reply
 from mailintake.intake.notices import answer_new_ticket, send_acknowledgement
 from mailintake.intake.parse import Parsed
 from mailintake.logs import log
+from mailintake.mail import ParsedMail
 from mailintake.storage.models import (
     SpoolMessage,
     SpoolState,
@@ -100,15 +101,20 @@ def thread(session: Session, draft: Draft) -> None:
             draft.ticket, draft.threaded_by = ticket, "subject-ref"
 
 
-def judge(draft: Draft, desk: Desk) -> None:
-    """A new report is classified by the rules; a reply keeps its ticket's classification."""
+def judge_mail(mail: ParsedMail, received_at: datetime, desk: Desk) -> Classification:
+    return classify(
+        mail,
+        rules=desk.rules,
+        customers=desk.customers,
+        received_in_service_hours=desk.in_service_hours(received_at),
+    )
+
+
+def judge(draft: Draft, desk: Desk, judged: Classification | None) -> None:
+    """A new report is classified by the rules (`judged`: already, outside the transaction);
+    a reply keeps its ticket's classification."""
     if draft.ticket is None:
-        draft.classification = classify(
-            draft.parsed.mail,
-            rules=desk.rules,
-            customers=desk.customers,
-            received_in_service_hours=desk.in_service_hours(draft.received_at),
-        )
+        draft.classification = judged or judge_mail(draft.parsed.mail, draft.received_at, desk)
 
 
 def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
@@ -179,14 +185,20 @@ def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
     return message
 
 
-def process(session: Session, row: SpoolMessage, parsed: Parsed, desk: Desk) -> Outcome:
+def process(
+    session: Session,
+    row: SpoolMessage,
+    parsed: Parsed,
+    desk: Desk,
+    judged: Classification | None = None,
+) -> Outcome:
     """Run the stages for one claimed spool row, inside the caller's transaction."""
     draft = Draft(row.id, row.received_at, row.sha256, parsed, envelope_from=row.envelope_from)
     try:
         screen_duplicate(session, draft)
         thread(session, draft)
         created = draft.ticket is None
-        judge(draft, desk)
+        judge(draft, desk, judged)
         message = apply(session, draft, desk)
     except Duplicate as duplicate:
         row.state = SpoolState.PROCESSED

@@ -45,7 +45,7 @@ def threshold_key(threshold: float) -> str:
 
 def candidates(sessions: sessionmaker[Session]) -> list[int]:
     """Open tickets with a deadline: only they can have a running clock with a target."""
-    with transaction(sessions) as session:
+    with transaction(sessions, write=False) as session:
         return list(
             session.scalars(
                 select(Ticket.id).where(

@@ -49,6 +49,13 @@ class SpoolWriter:
         self.max_batch_bytes = max_batch_bytes
         self._pending: list[tuple[Arrival, asyncio.Future[int]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._last_activity = float("-inf")
+
+    def quiet_for(self) -> float:
+        """Seconds since a message last arrived or was committed; 0 while one is in hand."""
+        if self._pending or (self._drainer is not None and not self._drainer.done()):
+            return 0.0
+        return asyncio.get_running_loop().time() - self._last_activity
 
     async def store(self, arrival: Arrival) -> int:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -73,6 +80,12 @@ class SpoolWriter:
         return batch
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_batches()
+        finally:
+            self._last_activity = asyncio.get_running_loop().time()
+
+    async def _drain_batches(self) -> None:
         while self._pending:
             batch = self._take_batch()
             try:

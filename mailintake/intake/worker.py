@@ -12,17 +12,18 @@ import asyncio
 import logging
 import traceback
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.intake.desk import Desk
 from mailintake.intake.parse import parse
-from mailintake.intake.pipeline import Outcome, process
+from mailintake.intake.pipeline import Outcome, judge_mail, process
 from mailintake.logs import log
 from mailintake.storage.database import transaction
 from mailintake.storage.models import SpoolMessage, SpoolState
-from mailintake.storage.spool import Spool
+from mailintake.storage.spool import Spool, Waiting
 
 logger = logging.getLogger("mailintake.pipeline")
 
@@ -71,13 +72,13 @@ class Worker:
     def process_one(self) -> Outcome | Failure | None:
         """Process the oldest waiting message; None when there is none."""
         while (waiting := self.spool.next_received()) is not None:
-            spool_id, raw = waiting
+            spool_id = waiting.id
             try:
                 try:
-                    result = self._process(spool_id, raw)
+                    result = self._process(waiting)
                 except IntegrityError:
                     # Another worker stored the same message first; a rerun sees the duplicate.
-                    result = self._process(spool_id, raw)
+                    result = self._process(waiting)
             except Exception as error:
                 message = describe(error)
                 self.spool.mark_failed(spool_id, message)
@@ -87,14 +88,19 @@ class Worker:
                 return result
         return None
 
-    def _process(self, spool_id: int, raw: bytes) -> Outcome | None:
-        """None when another worker claimed the message first."""
-        parsed = parse(raw)
+    def _process(self, waiting: Waiting) -> Outcome | None:
+        """None when another worker claimed the message first.
+
+        Parsing and classifying need no database, so they run before the write transaction
+        begins: the SMTP listener waits for that transaction's lock, not for the rules.
+        """
+        parsed = parse(waiting.raw)
+        classification = judge_mail(parsed.mail, waiting.received_at, self.desk)
         with transaction(self.sessions) as session:
-            row = session.get(SpoolMessage, spool_id, with_for_update=True)
+            row = session.get(SpoolMessage, waiting.id, with_for_update=True)
             if row is None or row.state != SpoolState.RECEIVED:
                 return None
-            return process(session, row, parsed, self.desk)
+            return process(session, row, parsed, self.desk, classification)
 
     def drain(self) -> DrainReport:
         report = DrainReport()
@@ -102,10 +108,24 @@ class Worker:
             report.add(result)
         return report
 
-    async def run(self, stop: asyncio.Event, wake: asyncio.Event, poll_seconds: float) -> None:
-        """Process until `stop` is set; the message in hand is always finished."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        wake: asyncio.Event,
+        poll_seconds: float,
+        intake: IntakeActivity | None = None,
+    ) -> None:
+        """Process until `stop` is set; the message in hand is always finished.
+
+        With `intake` (the SMTP listener's writer), the worker lets a burst of arriving mail
+        commit first: it waits until intake has been quiet for `INTAKE_QUIET_SECONDS`, but
+        never longer than `INTAKE_MAX_WAIT_SECONDS`, so tickets still get made under a steady
+        stream. Accepting mail fast is what keeps senders from timing out and retrying.
+        """
         backoff, outage = 1.0, False
         while not stop.is_set():
+            if intake is not None:
+                await _let_intake_go_first(intake)
             wake.clear()
             try:
                 result = await asyncio.to_thread(self.process_one)
@@ -121,6 +141,22 @@ class Worker:
             backoff, outage = 1.0, False
             if result is None:
                 await _wait_any(stop, wake, poll_seconds)
+
+
+INTAKE_QUIET_SECONDS = 0.05
+INTAKE_MAX_WAIT_SECONDS = 1.0
+
+
+class IntakeActivity(Protocol):
+    def quiet_for(self) -> float: ...
+
+
+async def _let_intake_go_first(intake: IntakeActivity) -> None:
+    waited = 0.0
+    while (quiet := intake.quiet_for()) < INTAKE_QUIET_SECONDS and waited < INTAKE_MAX_WAIT_SECONDS:
+        pause = max(INTAKE_QUIET_SECONDS - quiet, 0.005)
+        await asyncio.sleep(pause)
+        waited += pause
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:

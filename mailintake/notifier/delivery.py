@@ -117,7 +117,7 @@ def retry_delay(attempts: int, settings: DeliverySettings) -> timedelta:
 
 
 def due_ids(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[int]:
-    with transaction(sessions) as session:
+    with transaction(sessions, write=False) as session:
         query = (
             select(OutboxMessage.id)
             .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)

@@ -1,15 +1,19 @@
 """Engines, sessions and schema checks, the same way for SQLite and PostgreSQL.
 
-SQLite runs in WAL mode with `synchronous=FULL` (a committed message survives a power cut) and
-every transaction begins IMMEDIATE, so two writers queue on the busy timeout instead of failing
-when one upgrades a read lock. `serve` calls `require_current_schema` and refuses a database that
-`mailintake init` has not migrated.
+SQLite runs in WAL mode with `synchronous=FULL` (a committed message survives a power cut).
+A writing transaction begins IMMEDIATE, so two writers queue instead of failing when one upgrades
+a read lock; in one process they queue on a Python lock, which wakes the next writer the moment
+the lock is free, where SQLite's busy handler would poll with growing sleeps. A read-only
+transaction (`transaction(..., write=False)`) begins DEFERRED and waits for no writer. `serve`
+calls `require_current_schema` and refuses a database that `mailintake init` has not migrated.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,13 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "mailintake_read_only"
+WRITER_WAIT_SECONDS = 30.0
 
 
 class SchemaNotCurrent(Exception):
@@ -50,9 +56,20 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@functools.cache
+def _read_only(engine: Engine) -> Engine:
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@functools.cache
+def _writer_lock(engine: Engine) -> threading.Lock:
+    return threading.Lock()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -60,10 +77,43 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work commits together at the end of the block, or not at all."""
-    with sessions() as session, session.begin():
+def transaction(sessions: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
+    """A session whose work commits together at the end of the block, or not at all.
+
+    `write=False` promises only reads: on SQLite it neither takes nor waits for the write lock.
+    """
+    engine = sessions.kw["bind"]
+    if not write:
+        with sessions(bind=_read_only(engine)) as session, session.begin():
+            yield session
+        return
+    with _serial(engine), sessions() as session, session.begin():
         yield session
+
+
+@contextmanager
+def core_transaction(engine: Engine) -> Iterator[Connection]:
+    """A writing transaction without the ORM, for the hot path of accepting mail: a Session
+    costs more than the insert and the fsync together."""
+    with _serial(engine), engine.begin() as connection:
+        yield connection
+
+
+def _serial(engine: Engine) -> AbstractContextManager[None]:
+    return _writer_turn(engine) if engine.dialect.name == "sqlite" else nullcontext()
+
+
+@contextmanager
+def _writer_turn(engine: Engine, timeout: float = WRITER_WAIT_SECONDS) -> Iterator[None]:
+    lock = _writer_lock(engine)
+    if not lock.acquire(timeout=timeout):
+        # As SQLite would say after its busy timeout; never wait forever (a nested write
+        # transaction in one thread would).
+        raise TimeoutError(f"database is locked: no write turn after {timeout:.0f} s")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

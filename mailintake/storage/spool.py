@@ -11,12 +11,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.headers import header_message_id
-from mailintake.storage.database import transaction
+from mailintake.storage.database import core_transaction, transaction
 from mailintake.storage.models import SpoolMessage, SpoolState, utcnow
 
 
@@ -30,6 +31,14 @@ class Arrival:
     envelope_to: tuple[str, ...] = field(default=())
     # When it arrived; None is now. Tests and backlog imports pass their own.
     received_at: datetime | None = None
+
+
+class Waiting(NamedTuple):
+    """A spooled message still to be processed."""
+
+    id: int
+    raw: bytes
+    received_at: datetime
 
 
 @dataclass(frozen=True)
@@ -70,36 +79,36 @@ class Spool:
 
     def store_many(self, arrivals: Sequence[Arrival]) -> list[int]:
         """Commit all arrivals in one transaction; returns their spool ids, in order."""
+        now = utcnow()
         rows = [
-            SpoolMessage(
-                source=arrival.source,
-                envelope_from=arrival.envelope_from,
-                envelope_to=list(arrival.envelope_to),
-                message_id=header_message_id(arrival.raw),
-                sha256=hashlib.sha256(arrival.raw).hexdigest(),
-                size=len(arrival.raw),
-                raw=arrival.raw,
-                state=SpoolState.RECEIVED,
-                received_at=arrival.received_at or utcnow(),
-                attempts=0,
-            )
+            {
+                "source": arrival.source,
+                "envelope_from": arrival.envelope_from,
+                "envelope_to": list(arrival.envelope_to),
+                "message_id": header_message_id(arrival.raw),
+                "sha256": hashlib.sha256(arrival.raw).hexdigest(),
+                "size": len(arrival.raw),
+                "raw": arrival.raw,
+                "state": SpoolState.RECEIVED.value,
+                "received_at": arrival.received_at or now,
+                "attempts": 0,
+            }
             for arrival in arrivals
         ]
-        with transaction(self.sessions) as session:
-            session.add_all(rows)
-            session.flush()
-            return [row.id for row in rows]
+        inserted = insert(SpoolMessage).returning(SpoolMessage.id, sort_by_parameter_order=True)
+        with core_transaction(self.sessions.kw["bind"]) as connection:
+            return list(connection.scalars(inserted, rows))
 
-    def next_received(self, after_id: int = 0) -> tuple[int, bytes] | None:
+    def next_received(self, after_id: int = 0) -> Waiting | None:
         """The oldest message still waiting to be processed (after `after_id`)."""
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=False) as session:
             row = session.execute(
-                select(SpoolMessage.id, SpoolMessage.raw)
+                select(SpoolMessage.id, SpoolMessage.raw, SpoolMessage.received_at)
                 .where(SpoolMessage.state == SpoolState.RECEIVED, SpoolMessage.id > after_id)
                 .order_by(SpoolMessage.id)
                 .limit(1)
             ).first()
-            return (row.id, row.raw) if row else None
+            return Waiting(row.id, row.raw, row.received_at) if row else None
 
     def mark_failed(self, spool_id: int, error: str) -> None:
         with transaction(self.sessions) as session:
@@ -115,7 +124,7 @@ class Spool:
             )
 
     def entries(self, state: str | None = None, limit: int | None = None) -> list[SpoolEntry]:
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=False) as session:
             query = select(SpoolMessage).order_by(SpoolMessage.id)
             if state:
                 query = query.where(SpoolMessage.state == state)
@@ -124,7 +133,7 @@ class Spool:
             return [_entry(row) for row in session.scalars(query)]
 
     def raw(self, spool_id: int) -> bytes | None:
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=False) as session:
             return session.scalar(select(SpoolMessage.raw).where(SpoolMessage.id == spool_id))
 
     def retry(self, spool_ids: Sequence[int] | None = None) -> int:
@@ -137,7 +146,7 @@ class Spool:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def counts(self) -> dict[str, int]:
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=False) as session:
             rows = session.execute(
                 select(SpoolMessage.state, func.count()).group_by(SpoolMessage.state)
             )

@@ -103,3 +103,20 @@ def test_not_a_message(raw: bytes, reason: str) -> None:
 )
 def test_text_with_odd_or_no_headers_is_still_a_message(raw: bytes) -> None:
     check_is_message(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"From: a@b\r\nMessage-ID: <x@y>\r\n\r\nMessage-ID: <body@x>\r\n", "<x@y>"),
+        (b"Message-Id:\r\n <folded@x>\r\n\r\nbody\r\n", "<folded@x>"),
+        (b"message-id: bare@x\n\nbody\n", "<bare@x>"),
+        (b"Subject: x\r\n\r\nMessage-ID: <only-in-body@x>\r\n", None),
+    ],
+)
+def test_the_spool_reads_the_message_id_from_the_header_block_only(
+    raw: bytes, expected: str | None
+) -> None:
+    from mailintake.headers import header_message_id
+
+    assert header_message_id(raw) == expected

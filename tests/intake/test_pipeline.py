@@ -115,8 +115,9 @@ def test_attachments_are_listed_and_stored(worker: Worker) -> None:
     )
     spool(worker, raw)
     worker.drain()
+    ref = views(worker)[0]["ref"]
     with transaction(worker.sessions) as session:
-        ticket = load_ticket(session, views(worker)[0]["ref"])
+        ticket = load_ticket(session, ref)
         assert ticket is not None
         [message] = [m for m in ticket.messages if m.direction == "in"]
         [attachment] = message.attachments
@@ -153,8 +154,10 @@ def test_a_message_that_raises_is_marked_failed_and_the_worker_goes_on(
 
 
 def test_a_second_worker_does_not_process_a_claimed_message(worker: Worker) -> None:
-    [spool_id] = spool(worker, mail("<once@klant.nl>"))
+    spool(worker, mail("<once@klant.nl>"))
+    waiting = worker.spool.next_received()
+    assert waiting is not None
     other = Worker(worker.sessions, worker.desk)
-    assert other._process(spool_id, mail("<once@klant.nl>")) is not None
-    assert worker._process(spool_id, mail("<once@klant.nl>")) is None
+    assert other._process(waiting) is not None
+    assert worker._process(waiting) is None
     assert len(views(worker)) == 1

@@ -107,3 +107,25 @@ def test_init_creates_the_database_and_serve_refuses_an_unmigrated_one(tmp_path:
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'mailintake.db'}")
     assert current_revision(engine) == head_revision(engine)
     engine.dispose()
+
+
+def test_a_write_transaction_never_waits_forever_for_another(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    from mailintake.storage.database import _writer_turn
+
+    engine = sqlite_sessions.kw["bind"]
+    with (
+        transaction(sqlite_sessions),
+        pytest.raises(TimeoutError, match="database is locked"),
+        _writer_turn(engine, timeout=0.1),
+    ):
+        pass
+
+
+def test_reads_do_not_wait_for_a_writer(sqlite_sessions: sessionmaker[Session]) -> None:
+    with transaction(sqlite_sessions) as writer:
+        writer.add(Ticket(ref="T-2026-000001", created_at=datetime.now(UTC)))
+        writer.flush()
+        with transaction(sqlite_sessions, write=False) as reader:
+            assert reader.scalar(select(Ticket.ref)) is None  # not yet committed

@@ -28,7 +28,7 @@ def test_store_many_commits_all_in_order(sessions: sessionmaker[Session]) -> Non
     ids = spool.store_many([Arrival(raw, "smtp:test") for raw in raws])
     assert ids == sorted(ids)
     assert [spool.raw(i) for i in ids] == raws
-    assert spool.next_received() == (ids[0], raws[0])
+    assert spool.next_received()[:2] == (ids[0], raws[0])  # type: ignore[index]
 
 
 def test_failed_messages_are_kept_listed_and_can_be_retried(
@@ -37,12 +37,12 @@ def test_failed_messages_are_kept_listed_and_can_be_retried(
     spool = Spool(sessions)
     first, second = spool.store_many([Arrival(RAW, "t"), Arrival(RAW + b"x", "t")])
     spool.mark_failed(first, "ValueError: broken")
-    assert spool.next_received() == (second, RAW + b"x")
+    assert spool.next_received()[:2] == (second, RAW + b"x")  # type: ignore[index]
     [failed] = spool.entries(state="failed")
     assert (failed.id, failed.error, failed.attempts) == (first, "ValueError: broken", 1)
     assert spool.retry([first]) == 1
     assert spool.entries(state="failed") == []
-    assert spool.next_received() == (first, RAW)
+    assert spool.next_received()[:2] == (first, RAW)  # type: ignore[index]
     assert spool.counts() == {"received": 2}
 
 
