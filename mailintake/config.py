@@ -24,6 +24,7 @@ from pydantic import (
 from mailintake.notifier.settings import NotifierSettings
 from mailintake.sections import Section
 from mailintake.sla.settings import SlaSettings, load_example
+from mailintake.sla.windows import parse_window
 
 DEFAULT_PATH = Path("config.toml")
 ENV_VAR = "MAILINTAKE_CONFIG"
@@ -127,9 +128,36 @@ class PipelineSettings(Section):
     poll_seconds: float = Field(2.0, gt=0, description="how often to look for piped-in mail")
 
 
+def _default_service_words() -> dict[str, list[str]]:
+    return {
+        "voip": ["voip", "telefo*", "toestel*", "bellen", "gebeld", "kiestoon", "sip*",
+                 "centrale", "phone*", "call*", "dial*", "extension*"],
+        "internet": ["internet", "verbinding*", "glasvezel", "wifi", "router*", "modem*",
+                     "netwerk*", "connection*", "network*", "fibre", "fiber"],
+    }  # fmt: skip
+
+
+class MaintenanceSettings(Section):
+    window: str = Field(
+        "00:00-07:00", description="the agreed maintenance window, local time; others warn"
+    )
+    notice_days: float = Field(5, ge=0, description="notices go out this long before the start")
+    reminder_hours: float = Field(24, ge=0, description="a reminder this long before; 0: none")
+    # Words that tie a report to a service, so a report during maintenance of that service is
+    # answered with the maintenance. A service without words: every report of its customers.
+    service_words: dict[str, list[str]] = Field(default_factory=_default_service_words)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+
 class ScheduleSettings(Section):
     delivery_seconds: float = Field(5.0, gt=0, description="how often the outbox is sent")
     sla_warnings_seconds: float = Field(60.0, gt=0, description="how often clocks are checked")
+    maintenance_seconds: float = Field(60.0, gt=0, description="how often notices are due")
 
 
 class LoggingSettings(Section):
@@ -152,6 +180,7 @@ class Config(Section):
     # in the file replaces them as a whole.
     sla: SlaSettings = Field(default_factory=load_example)
     notifier: NotifierSettings = NotifierSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
     # Where the file was read from; relative paths in it are taken from its folder.
     source: Annotated[Path | None, Field(exclude=True)] = None
 
@@ -231,14 +260,14 @@ def key_path(location: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def describe_error(item: Any) -> str:
+def describe_error(item: Any, example: str = "config.example.toml") -> str:
     """One line for one pydantic error: the key, what is wrong, and what to write instead."""
     key = key_path(tuple(item["loc"]))
     kind = item["type"]
     if kind == "extra_forbidden":
-        return f"unknown key `{key}`: remove it or correct its spelling (see config.example.toml)"
+        return f"unknown key `{key}`: remove it or correct its spelling (see {example})"
     if kind == "missing":
-        return f"`{key}` is required: add it (see config.example.toml)"
+        return f"`{key}` is required: add it (see {example})"
     got = item.get("input")
     message = item["msg"].removeprefix("Value error, ")
     return f"`{key}`: {message} (got {got!r})"

@@ -83,6 +83,7 @@ def test_the_example_config_carries_the_built_in_sla_section() -> None:
     example = Path(__file__).resolve().parents[1] / "config.example.toml"
     assert load_config(example).sla == Config().sla
     assert load_config(example).notifier == Config().notifier
+    assert load_config(example).maintenance == Config().maintenance
     assert {"premium", "standard", "none", "sla_a"} <= set(Config().sla.plans)
 
 

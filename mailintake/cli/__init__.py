@@ -10,7 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from mailintake.cli import daemon, notify, rules, sla, spool, tickets
+from sqlalchemy.exc import OperationalError
+
+from mailintake.cli import daemon, maintenance, notify, rules, sla, spool, tickets
 from mailintake.cli.common import CommandError
 from mailintake.config import ConfigError, load_config
 from mailintake.logs import setup_logging
@@ -24,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="config file (default ./config.toml, or $MAILINTAKE_CONFIG)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (daemon, spool, tickets, rules, sla, notify):
+    for area in (daemon, spool, tickets, rules, sla, notify, maintenance):
         area.register(commands)
     return parser
 
@@ -43,5 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"mailintake: {error}", file=sys.stderr)
         return error.code
+    except OperationalError as error:
+        # The database is away, locked or not what this version expects: say so in one line.
+        print(f"mailintake: database error: {error.orig}", file=sys.stderr)
+        return EX_TEMPFAIL if args.command == "ingest" else 1
     except KeyboardInterrupt:
         return 130

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.config import Config
 from mailintake.intake.desk import Desk, DeskSetupError, reload_rules
+from mailintake.intake.maintenance import send_due
 from mailintake.intake.sla_warnings import warn_due_clocks
 from mailintake.intake.smtp import IntakeHandler, SpoolWriter, smtp_factory
 from mailintake.intake.worker import Worker
@@ -92,7 +93,11 @@ def start_scheduler(
     async def warn() -> None:
         await guarded("sla_warnings", warn_due_clocks, sessions, desk, utcnow())
 
+    async def notices() -> None:
+        await guarded("maintenance", send_due, sessions, desk, utcnow())
+
     jobs = [(warn, config.schedule.sla_warnings_seconds)]
+    jobs.append((notices, config.schedule.maintenance_seconds))
     if config.outbound.enabled:
         jobs.append((deliver, config.schedule.delivery_seconds))
     for job, seconds in jobs:

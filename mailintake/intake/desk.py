@@ -22,7 +22,7 @@ from mailintake.classifiers import (
     load_rules,
 )
 from mailintake.classifiers import reload_rules as reread_rules
-from mailintake.config import Config
+from mailintake.config import Config, MaintenanceSettings
 from mailintake.notifier import Desk as Letterhead
 from mailintake.notifier import Mailbox, Templates
 from mailintake.notifier.settings import NotifierSettings
@@ -53,6 +53,7 @@ class Desk:
     service_calendar: Calendar
     customers: CustomerBook
     mailer: Mailer
+    maintenance: MaintenanceSettings
     # Replaced as a whole on reload; a worker reads it once per message.
     rules: RuleSet
 
@@ -85,6 +86,7 @@ def build_desk(config: Config) -> Desk:
         service_calendar=levels.calendars[config.desk.calendar],
         customers=customers,
         mailer=build_mailer(config),
+        maintenance=config.maintenance,
         rules=rules,
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailintake.classifiers import Classification
 from mailintake.intake.desk import Desk
 from mailintake.intake.lifecycle import terms_for
+from mailintake.intake.maintenance import under_way
 from mailintake.logs import log
 from mailintake.mail import ParsedMail
 from mailintake.notifier import (
@@ -27,6 +28,7 @@ from mailintake.notifier import (
     DispatchContext,
     Mailbox,
     MailContext,
+    MaintenanceUnderWay,
     MissingField,
     Parent,
     Purpose,
@@ -100,11 +102,20 @@ def answer_new_ticket(
     if c.auto_reply or c.spam:
         return
     if automatic_reply_allowed(session, desk, ticket, mail, envelope_from, cause, now):
+        customer = desk.customers.by_name(ticket.customer) if ticket.customer else None
+        text = f"{mail.subject}\n{mail.new_text}"
+        maintenance = (
+            None if c.close else under_way(session, desk, customer, text, cause.created_at)
+        )
         if c.close and c.answer_template == FORMS_TEMPLATE:
             send_forms_answer(session, desk, ticket, mail, cause=cause, now=now)
         elif c.close:
             add_event(session, ticket, "not_acknowledged", now, message=cause,
                       reason=f"no mail for answer template {c.answer_template!r}")  # fmt: skip
+        elif maintenance is not None:
+            # The maintenance explains the fault: name it rather than ask for details.
+            send_acknowledgement(session, desk, ticket, mail, cause=cause, now=now,
+                                 maintenance=maintenance)  # fmt: skip
         elif c.incomplete:
             send_clarification(session, desk, ticket, mail, cause=cause, now=now)
         else:
@@ -148,6 +159,7 @@ def send_acknowledgement(
     *,
     cause: TicketMessage,
     now: datetime,
+    maintenance: MaintenanceUnderWay | None = None,
 ) -> Event:
     terms = terms_for(ticket, desk)
     level_zero = desk.sla_plan(ticket.plan) is None
@@ -165,10 +177,12 @@ def send_acknowledgement(
         level_zero=level_zero,
         response_due=None if level_zero else ticket.response_due,
         service_hours=desk.mailer.settings.service_hours_text(calendar, language or "nl"),
+        maintenance=maintenance,
     )
+    extra = {"maintenance": maintenance.reference} if maintenance else {}
     return send(session, desk, ticket, context, purpose=Purpose.ACKNOWLEDGEMENT,
                 to=requester(ticket), language=language, event_type="acknowledged", at=now,
-                parent=Parent.of(mail) if mail else None, cause=cause)  # fmt: skip
+                parent=Parent.of(mail) if mail else None, cause=cause, **extra)  # fmt: skip
 
 
 def send_clarification(

@@ -56,6 +56,17 @@ class MailContext:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MaintenanceUnderWay:
+    """Planned maintenance going on while a report comes in; the answer names it."""
+
+    reference: str
+    services: tuple[str, ...]
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AcknowledgementContext(MailContext):
     """A new ticket is made: its ref, the category as assessed and the response deadline.
 
@@ -73,6 +84,8 @@ class AcknowledgementContext(MailContext):
     level_zero: bool
     response_due: datetime | None
     service_hours: str
+    # A planned maintenance on a service the report is about, under way as it came in.
+    maintenance: MaintenanceUnderWay | None = None
 
     def __post_init__(self) -> None:
         if self.level_zero and self.response_due is not None:

@@ -18,6 +18,7 @@ from mailintake.notifier.contexts import (
     MailContext,
     MaintenanceCancelledContext,
     MaintenanceNoticeContext,
+    MaintenanceUnderWay,
     MissingField,
     SlaWarningContext,
     UserAdminFormsContext,
@@ -91,6 +92,18 @@ def _samples() -> dict[str, tuple[MailContext, ...]]:
                     "ticket_kind": "service_request",
                     "category": None,
                     "requester_name": "",
+                },
+            ),
+            AcknowledgementContext(
+                **{
+                    **acknowledgement.variables(),
+                    "maintenance": MaintenanceUnderWay(
+                        reference="M-2026-0007",
+                        services=("voip",),
+                        start=start,
+                        end=end,
+                        reason="Software-update van de centrale",
+                    ),
                 },
             ),
         ),

@@ -228,6 +228,31 @@ class SlaWarning(Base):
     )
 
 
+class Maintenance(Base):
+    """Planned maintenance: what the customers are told, and when, and to whom it was sent."""
+
+    __tablename__ = "maintenances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    expected_minutes: Mapped[int] = mapped_column(Integer)
+    services: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="planned")
+    notice_at: Mapped[datetime]
+    reminder_at: Mapped[datetime | None]
+    notice_sent_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Who got the notice (customer, language, addresses), so a cancellation reaches the same.
+    notified: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

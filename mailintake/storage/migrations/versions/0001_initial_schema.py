@@ -1,4 +1,5 @@
-"""Initial schema: spool, tickets, messages, attachments, events, SLA warnings, outbox.
+"""Initial schema: spool, tickets, messages, attachments, events, SLA warnings, outbox,
+planned maintenance.
 
 Revision ID: 0001
 Revises:
@@ -18,6 +19,28 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
 
+    op.create_table(
+        "maintenances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=32), nullable=False),
+        sa.Column("contact", sa.JSON(), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expected_minutes", sa.Integer(), nullable=False),
+        sa.Column("services", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("notice_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminder_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("notice_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reminder_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancel_reason", sa.Text(), nullable=True),
+        sa.Column("notified", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenances")),
+        sa.UniqueConstraint("reference", name=op.f("uq_maintenances_reference")),
+    )
     op.create_table(
         "ticket_counters",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
@@ -223,3 +246,4 @@ def downgrade() -> None:
     op.drop_table("sla_warnings")
     op.drop_table("tickets")
     op.drop_table("ticket_counters")
+    op.drop_table("maintenances")
