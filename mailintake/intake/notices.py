@@ -124,6 +124,15 @@ def answer_new_ticket(
         dispatch(session, desk, ticket, "new", cause=cause, now=now, reasons=c.hits)
 
 
+def automatic_mail(mail: ParsedMail, envelope_from: str | None, desk: Desk) -> str | None:
+    """Why `mail` was sent by a machine (RFC 3834 signs, a bounce, a no-reply sender), or None
+    for mail a person wrote."""
+    decision = should_acknowledge(
+        mail, our_addresses=desk.mailer.our_addresses, envelope_from=envelope_from
+    )
+    return None if decision.acknowledge else decision.reason
+
+
 def automatic_reply_allowed(
     session: Session,
     desk: Desk,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mailintake.classifiers import Classification, classify
 from mailintake.intake.desk import Desk
 from mailintake.intake.lifecycle import apply_classification, recheck_on_reply
-from mailintake.intake.notices import answer_new_ticket, send_acknowledgement
+from mailintake.intake.notices import answer_new_ticket, automatic_mail, send_acknowledgement
 from mailintake.intake.parse import Parsed
 from mailintake.logs import log
 from mailintake.mail import ParsedMail
@@ -180,6 +180,11 @@ def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
         )
         answer_new_ticket(session, desk, draft.ticket, mail, draft.classification,
                           envelope_from=draft.envelope_from, cause=message, now=now)  # fmt: skip
+    elif (automatic := automatic_mail(mail, draft.envelope_from, desk)) is not None:
+        # An out-of-office or a bounce answering our mail: kept on the ticket, nothing more;
+        # it is not the customer's answer, so no clock moves.
+        add_event(session, draft.ticket, "automatic_reply", draft.received_at, message=message,
+                  actor=mail.from_address or "unknown", reason=automatic)  # fmt: skip
     elif recheck_on_reply(session, draft.ticket, mail, draft.received_at, message, desk):
         send_acknowledgement(session, desk, draft.ticket, mail, cause=message, now=now)
     return message

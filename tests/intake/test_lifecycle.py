@@ -222,3 +222,26 @@ def test_waiting_for_the_customer_pauses_only_the_resolution_clock(worker: Worke
     assert view["resolution_due"] == "2026-11-25T12:00:00+01:00"
     actions = [e["action"] for e in view["events"] if e.get("metric") == "resolution"]
     assert actions == ["start", "pause", "resume", "stop"]
+
+
+def test_an_out_of_office_answering_our_mail_is_kept_quietly_and_moves_no_clock(
+    worker: Worker,
+) -> None:
+    arrive(worker, mail(COMPLETE, subject="Storing receptie", mid="j1@acme.nl"), MONDAY_16)
+    tuesday = datetime(2026, 11, 24, 9, 0, tzinfo=AMS)
+    with_ticket(worker, lambda s, t, d: start_resolution(s, t, tuesday, d, actor="eng@x.nl"))
+    with_ticket(worker, lambda s, t, d: wait_for_customer(s, t, tuesday, d, actor="eng@x.nl"))
+    events = tickets(worker)[0]["events"]
+    ack_id = next(e["message_id"] for e in events if e["type"] == "acknowledged")
+    oof = mail(
+        "Ik ben afwezig tot maandag.",
+        subject="Automatisch antwoord: Storing receptie",
+        mid="j2@acme.nl",
+        extra=f"In-Reply-To: {ack_id}\r\nAuto-Submitted: auto-replied\r\n",
+    )
+    arrive(worker, oof, datetime(2026, 11, 24, 10, 0, tzinfo=AMS))
+    [ticket] = tickets(worker)
+    assert ticket["status"] == "pending"  # still waiting for the customer
+    assert ticket["events"][-1]["type"] == "automatic_reply"
+    assert "Auto-Submitted" in ticket["events"][-1]["reason"]
+    assert len(tickets(worker)) == 1
