@@ -12,7 +12,16 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from mailintake.cli import daemon, maintenance, notify, rules, sla, spool, tickets
+from mailintake.cli import (
+    daemon,
+    hours,
+    maintenance,
+    notify,
+    rules,
+    sla,
+    spool,
+    tickets,
+)
 from mailintake.cli.common import CommandError
 from mailintake.config import ConfigError, load_config
 from mailintake.logs import setup_logging
@@ -26,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="config file (default ./config.toml, or $MAILINTAKE_CONFIG)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (daemon, spool, tickets, rules, sla, notify, maintenance):
+    for area in (daemon, spool, tickets, rules, sla, notify, maintenance, hours):
         area.register(commands)
     return parser
 

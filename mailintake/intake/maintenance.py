@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.classifiers import Customer, CustomerBook
 from mailintake.config import MaintenanceSettings, describe_error
+from mailintake.durations import parse_duration
 from mailintake.intake.desk import Desk
 from mailintake.logs import log
 from mailintake.notifier import (
@@ -49,7 +50,6 @@ from mailintake.storage.models import Maintenance
 logger = logging.getLogger("mailintake.maintenance")
 
 EXAMPLE = "docs/maintenance.example.toml"
-DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.IGNORECASE)
 
 
 class AnnouncementError(ValueError):
@@ -82,16 +82,6 @@ class Announcement(Section):
     @classmethod
     def _services(cls, value: list[str]) -> list[str]:
         return [service.strip().lower() for service in value if service.strip()]
-
-
-def parse_duration(text: str) -> timedelta:
-    found = DURATION.match(text)
-    if not found or not any(found.groups()):
-        raise ValueError(f'{text!r} is not a duration; write e.g. "45m", "2h" or "1h30m"')
-    duration = timedelta(hours=int(found.group(1) or 0), minutes=int(found.group(2) or 0))
-    if duration <= timedelta(0):
-        raise ValueError("the expected duration must be longer than zero")
-    return duration
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ automatically, which is recorded as `not_acknowledged` with the reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,12 +62,18 @@ def send(
     at: datetime,
     parent: Parent | None = None,
     cause: TicketMessage | None = None,
+    cc: Sequence[Mailbox] = (),
+    sender_name: str | None = None,
     **details: Any,
 ) -> Event:
-    """Render, compose and queue one mail, with the event (and its `details`) that records it."""
+    """Render, compose and queue one mail, with the event (and its `details`) that records it.
+
+    `sender_name` shows who speaks (an engineer) while the address stays the desk's.
+    """
     mailer = desk.mailer
     rendered = mailer.templates.render(context, language)
-    message = compose(rendered, purpose=purpose, sender=mailer.sender, to=[to], now=at,
+    sender = Mailbox(mailer.sender.address, sender_name or mailer.sender.name)
+    message = compose(rendered, purpose=purpose, sender=sender, to=[to], cc=cc, now=at,
                       ref=ticket.ref, parent=parent, zone=desk.zone)  # fmt: skip
     event = add_event(session, ticket, event_type, at, message=cause, to=to.address,
                       message_id=message.message_id, language=rendered.language,

@@ -11,6 +11,7 @@ from mailintake.notifier.compose import ComposedMessage, Mailbox, Parent, Purpos
 from mailintake.notifier.contexts import (
     AcknowledgementContext,
     ClarificationContext,
+    CommandErrorContext,
     Contact,
     Desk,
     DispatchContext,
@@ -19,6 +20,7 @@ from mailintake.notifier.contexts import (
     MaintenanceNoticeContext,
     MaintenanceUnderWay,
     MissingField,
+    RelayContext,
     SlaWarningContext,
     UserAdminFormsContext,
 )
@@ -43,6 +45,7 @@ from mailintake.notifier.templates import (
 __all__ = [
     "AcknowledgementContext",
     "ClarificationContext",
+    "CommandErrorContext",
     "ComposedMessage",
     "Contact",
     "Decision",
@@ -59,6 +62,7 @@ __all__ = [
     "Outage",
     "Parent",
     "Purpose",
+    "RelayContext",
     "RenderError",
     "Rendered",
     "SlaWarningContext",

@@ -43,6 +43,7 @@ class Purpose(StrEnum):
     MAINTENANCE_CANCELLED = "maintenance_cancelled"
     # An engineer's words relayed to the customer: written by a person, so not Auto-Submitted.
     RELAY = "relay"
+    COMMAND_ERROR = "command_error"
 
 
 # Short labels for the Message-ID's left part.
@@ -55,6 +56,7 @@ _LABELS = {
     Purpose.MAINTENANCE_NOTICE: "maint",
     Purpose.MAINTENANCE_CANCELLED: "maint-cancel",
     Purpose.RELAY: "reply",
+    Purpose.COMMAND_ERROR: "cmd",
 }
 AUTO_REPLIED = frozenset({Purpose.ACKNOWLEDGEMENT, Purpose.CLARIFICATION, Purpose.USER_ADMIN_FORMS})
 AUTO_GENERATED = frozenset(
@@ -63,6 +65,7 @@ AUTO_GENERATED = frozenset(
         Purpose.SLA_WARNING,
         Purpose.MAINTENANCE_NOTICE,
         Purpose.MAINTENANCE_CANCELLED,
+        Purpose.COMMAND_ERROR,
     }
 )
 # "All" would also suppress non-delivery reports, and those are how the desk learns that a

@@ -207,6 +207,34 @@ def _check_window(start: datetime, end: datetime, services: tuple[str, ...]) -> 
         raise ValueError("a maintenance notice must name the services affected")
 
 
+@dataclass(frozen=True, kw_only=True)
+class RelayContext(MailContext):
+    """An engineer's answer, passed on to the customer from the desk's address."""
+
+    kind: ClassVar[str] = "relay"
+    ref: str
+    requester_name: str
+    subject: str
+    engineer: str
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandErrorContext(MailContext):
+    """To an engineer: commands in their mail were not understood, so nothing was done."""
+
+    kind: ClassVar[str] = "command_error"
+    ref: str
+    subject: str
+    engineer: str
+    errors: tuple[str, ...]
+    known: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.errors:
+            raise ValueError("a command error mail needs at least one error")
+
+
 CONTEXTS: dict[str, type[MailContext]] = {
     cls.kind: cls
     for cls in (
@@ -217,6 +245,8 @@ CONTEXTS: dict[str, type[MailContext]] = {
         SlaWarningContext,
         MaintenanceNoticeContext,
         MaintenanceCancelledContext,
+        RelayContext,
+        CommandErrorContext,
     )
 }
 KINDS: tuple[str, ...] = tuple(CONTEXTS)

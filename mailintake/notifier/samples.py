@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from mailintake.notifier.contexts import (
     AcknowledgementContext,
     ClarificationContext,
+    CommandErrorContext,
     Contact,
     Desk,
     DispatchContext,
@@ -20,6 +21,7 @@ from mailintake.notifier.contexts import (
     MaintenanceNoticeContext,
     MaintenanceUnderWay,
     MissingField,
+    RelayContext,
     SlaWarningContext,
     UserAdminFormsContext,
 )
@@ -74,7 +76,25 @@ def _samples() -> dict[str, tuple[MailContext, ...]]:
         services=("Hosted telefonie", "SIP-trunks"),
         reason="Software-update van de centrale",
     )
+    relay = RelayContext(
+        desk=desk,
+        ref="T-2026-000123",
+        requester_name="Jan de Vries",
+        subject="Geen kiestoon op toestel 201",
+        engineer="Eva de Boer",
+        body="Beste Jan,\n\nWe hebben het toestel opnieuw geregistreerd. Werkt het nu weer?",
+    )
+    command_error = CommandErrorContext(
+        desk=desk,
+        ref="T-2026-000123",
+        subject="Geen kiestoon op toestel 201",
+        engineer="Eva de Boer",
+        errors=("#categorie CAT II: unknown command",),
+        known=("#category CAT II", "#time 20m"),
+    )
     return {
+        "relay": (relay,),
+        "command_error": (command_error,),
         "acknowledgement": (
             acknowledgement,
             AcknowledgementContext(

@@ -137,7 +137,8 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.outbound
-        context = self.ssl_context or tls_context()
+        # Loading the system's CA bundle takes tens of milliseconds: only when TLS is used.
+        context = (self.ssl_context or tls_context()) if settings.security != "none" else None
         client: smtplib.SMTP | None = None
         try:
             if settings.security == "tls":

@@ -33,8 +33,10 @@ from tests.notifier.conftest import (
 )
 from tests.support.servers import free_port
 
-ENGINEER_KINDS = {"dispatch", "sla_warning"}
+ENGINEER_KINDS = {"dispatch", "sla_warning", "command_error"}
 AUTO_REPLIED = {"acknowledgement", "clarification", "user_admin_forms"}
+# Written by a person (an engineer), so neither auto-replied nor auto-generated.
+PERSONAL = {"relay"}
 
 
 def queue(
@@ -90,13 +92,17 @@ def test_every_kind_arrives_with_its_headers_and_both_parts(
         assert item.rcpt_tos == (expected_to,)
         assert message["Subject"] == templates.render(sample(kind), language).subject
         assert message["Auto-Submitted"] == (
-            "auto-replied" if kind in AUTO_REPLIED else "auto-generated"
+            None
+            if kind in PERSONAL
+            else "auto-replied"
+            if kind in AUTO_REPLIED
+            else "auto-generated"
         )
         assert message["Content-Language"] == language
         text = message.get_body(("plain",))
         html = message.get_body(("html",))
         assert text is not None and html is not None
-        assert (closing in text.get_content()) == (kind not in ENGINEER_KINDS)
+        assert (closing in text.get_content()) == (kind not in ENGINEER_KINDS | PERSONAL)
         assert f'<html lang="{language}">' in html.get_content()
         after = stored(sessions, row.id)
         assert after.state == OutboxState.SENT and after.attempts == 1
