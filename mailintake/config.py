@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from mailintake.intake.imap_settings import ImapSettings
+from mailintake.intake.trust import TrustSettings
 from mailintake.notifier.settings import NotifierSettings
 from mailintake.sections import Section
 from mailintake.sla.settings import SlaSettings, load_example
@@ -70,15 +72,6 @@ class SmtpSettings(Section):
         return [address.lower() for address in value]
 
 
-class ImapSettings(Section):
-    host: str
-    port: int = Field(993, ge=1, le=65535)
-    tls: Literal["imaps", "starttls", "none"] = "imaps"
-    username: str
-    password: str = ""
-    folder: str = "INBOX"
-
-
 class OutboundSettings(Section):
     enabled: bool = Field(True, description="false: mail waits in the outbox, nothing is sent")
     host: str = "127.0.0.1"
@@ -95,6 +88,10 @@ class DeskSettings(Section):
     engineers_address: str = "engineers@example.nl"
     calendar: str = Field(
         "office", description="the [sla.calendars] entry that holds the desk's service hours"
+    )
+    secret_file: Path = Field(
+        Path("data/desk.secret"),
+        description="signs ticket links in Message-IDs and reply addresses; made when absent",
     )
 
     @field_validator("timezone")
@@ -154,6 +151,29 @@ class MaintenanceSettings(Section):
         return value
 
 
+class Engineer(Section):
+    name: str = Field(min_length=1)
+    address: str
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not an address; write e.g. 'eva@example.nl'")
+        return value.strip().lower()
+
+
+class EngineersSettings(Section):
+    people: list[Engineer] = Field(default_factory=list)
+    trust: TrustSettings = Field(default_factory=lambda: TrustSettings(mode="token"))
+
+
+class ThreadSettings(Section):
+    closed_reply: Literal["reopen", "new"] = Field(
+        "reopen", description="a reply to a closed ticket reopens it, or starts a linked one"
+    )
+
+
 class ScheduleSettings(Section):
     delivery_seconds: float = Field(5.0, gt=0, description="how often the outbox is sent")
     sla_warnings_seconds: float = Field(60.0, gt=0, description="how often clocks are checked")
@@ -181,6 +201,8 @@ class Config(Section):
     sla: SlaSettings = Field(default_factory=load_example)
     notifier: NotifierSettings = NotifierSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
+    engineers: EngineersSettings = EngineersSettings()
+    threads: ThreadSettings = ThreadSettings()
     # Where the file was read from; relative paths in it are taken from its folder.
     source: Annotated[Path | None, Field(exclude=True)] = None
 

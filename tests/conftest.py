@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailintake.config import parse_config
+from mailintake.intake.desk import Desk, build_desk
 from mailintake.storage.database import make_engine, make_sessionmaker, migrate
 from tests.support.mta import FakeMta, start_mta
 from tests.support.servers import PostgresCluster, free_port, start_postgres
@@ -45,6 +47,12 @@ def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     migrate(engine)
     yield make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Desk:
+    """The desk on the built-in defaults, its secret file in the test's own folder."""
+    return build_desk(parse_config({}, tmp_path / "config.toml"))
 
 
 @pytest.fixture

@@ -84,6 +84,8 @@ def test_the_example_config_carries_the_built_in_sla_section() -> None:
     assert load_config(example).sla == Config().sla
     assert load_config(example).notifier == Config().notifier
     assert load_config(example).maintenance == Config().maintenance
+    assert load_config(example).engineers == Config().engineers
+    assert load_config(example).desk == Config().desk
     assert {"premium", "standard", "none", "sla_a"} <= set(Config().sla.plans)
 
 

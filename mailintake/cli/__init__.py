@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from mailintake.cli import (
+    backlog,
     daemon,
     hours,
+    imap,
     maintenance,
     notify,
     rules,
@@ -35,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="config file (default ./config.toml, or $MAILINTAKE_CONFIG)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for area in (daemon, spool, tickets, rules, sla, notify, maintenance, hours):
+    for area in (daemon, spool, tickets, rules, sla, notify, maintenance, hours, imap, backlog):
         area.register(commands)
     return parser
 

@@ -72,7 +72,10 @@ def cmd_process(config: Config, args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     add_command(commands, "init", cmd_init, "create or migrate the database to the newest schema")
     add_command(
-        commands, "serve", cmd_serve, "run the SMTP listener and the pipeline until SIGTERM"
+        commands,
+        "serve",
+        cmd_serve,
+        "run listener, IMAP pollers, pipeline and jobs until SIGTERM",
     )
     ingest = add_command(
         commands, "ingest", cmd_ingest, "spool one message from FILE or stdin (for MTA pipes)"

@@ -1,4 +1,5 @@
-"""`mailintake serve`: the SMTP listener and the pipeline worker in one asyncio process.
+"""`mailintake serve`: the SMTP listener, the IMAP pollers, the pipeline worker and the
+scheduled jobs in one asyncio process.
 
 SIGTERM (or SIGINT) stops accepting, lets every message already being committed finish and be
 answered, finishes the message the worker has in hand, and exits 0. SIGHUP, and an edit of the
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.config import Config
 from mailintake.intake.desk import Desk, DeskSetupError, reload_rules
+from mailintake.intake.imap import run_pollers
 from mailintake.intake.maintenance import send_due
 from mailintake.intake.sla_warnings import warn_due_clocks
 from mailintake.intake.smtp import IntakeHandler, SpoolWriter, smtp_factory
@@ -152,6 +154,10 @@ async def serve(config: Config, desk: Desk) -> int:
     tasks = [
         asyncio.create_task(worker.run(stop, wake, config.pipeline.poll_seconds, intake=writer))
     ]
+    if config.imap:
+        # Each mailbox in a thread of its own; stored mail wakes the worker as SMTP mail does.
+        pollers = run_pollers(config.imap, sessions, stop, lambda _id: wake.set(), config.base_dir)
+        tasks.append(asyncio.create_task(pollers))
     scheduler = start_scheduler(config, sessions, desk)
     if config.rules.watch_seconds:
         tasks.append(

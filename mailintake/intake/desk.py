@@ -22,10 +22,12 @@ from mailintake.classifiers import (
     load_rules,
 )
 from mailintake.classifiers import reload_rules as reread_rules
-from mailintake.config import Config, MaintenanceSettings
+from mailintake.config import Config, MaintenanceSettings, ThreadSettings
+from mailintake.intake.trust import TrustSettings
 from mailintake.notifier import Desk as Letterhead
 from mailintake.notifier import Mailbox, Templates
 from mailintake.notifier.settings import NotifierSettings
+from mailintake.signing import SecretFileError, load_or_create_secret
 from mailintake.sla import Calendar, ServiceLevels
 
 
@@ -44,6 +46,8 @@ class Mailer:
     engineers: Mailbox
     # Addresses that are the desk itself: mail from them is never answered automatically.
     our_addresses: frozenset[str]
+    # The engineers' shared address: their reply addresses are made for it.
+    team: str
 
 
 @dataclass
@@ -54,6 +58,13 @@ class Desk:
     customers: CustomerBook
     mailer: Mailer
     maintenance: MaintenanceSettings
+    # Signs ticket links (Message-IDs, reply addresses) so they cannot be forged.
+    secret: bytes
+    # Engineers by address, with their names; how a mail proves it is theirs; what a reply to a
+    # closed ticket does.
+    engineers: dict[str, str]
+    trust: TrustSettings
+    threads: ThreadSettings
     # Replaced as a whole on reload; a worker reads it once per message.
     rules: RuleSet
 
@@ -78,8 +89,11 @@ def build_desk(config: Config) -> Desk:
             if config.customers.path
             else CustomerBook([], source="(no customers file)")
         )
+        secret = load_or_create_secret(config.resolve(config.desk.secret_file))
     except FileProblemsError as error:
         raise DeskSetupError(str(error)) from None
+    except SecretFileError as error:
+        raise DeskSetupError(f"[desk] secret_file: {error}") from None
     return Desk(
         zone=config.desk.zone,
         levels=levels,
@@ -87,6 +101,10 @@ def build_desk(config: Config) -> Desk:
         customers=customers,
         mailer=build_mailer(config),
         maintenance=config.maintenance,
+        secret=secret,
+        engineers={person.address: person.name for person in config.engineers.people},
+        trust=config.engineers.trust,
+        threads=config.threads,
         rules=rules,
     )
 
@@ -106,6 +124,7 @@ def build_mailer(config: Config) -> Mailer:
         our_addresses=frozenset(
             {from_address, config.desk.engineers_address.lower(), *config.smtp.recipients}
         ),
+        team=config.desk.engineers_address.lower(),
     )
 
 

@@ -247,7 +247,7 @@ def mail_customers(
         rendered = mailer.templates.render(context, entry["language"])
         message = compose(rendered, purpose=purpose, sender=mailer.sender,
                           to=[Mailbox(a) for a in entry["addresses"]], now=now,
-                          ref=row.reference, zone=desk.zone)  # fmt: skip
+                          ref=row.reference, zone=desk.zone, secret=desk.secret)  # fmt: skip
         enqueue(session, ticket_id=None, event_id=None, purpose=purpose, message=message, now=now)
     return len(recipients)
 

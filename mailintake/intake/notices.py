@@ -40,6 +40,7 @@ from mailintake.notifier import (
     should_acknowledge,
     within_rate_limit,
 )
+from mailintake.signing import reply_address
 from mailintake.storage.models import Event, Ticket, TicketMessage
 from mailintake.storage.tickets import add_event
 
@@ -74,7 +75,8 @@ def send(
     rendered = mailer.templates.render(context, language)
     sender = Mailbox(mailer.sender.address, sender_name or mailer.sender.name)
     message = compose(rendered, purpose=purpose, sender=sender, to=[to], cc=cc, now=at,
-                      ref=ticket.ref, parent=parent, zone=desk.zone)  # fmt: skip
+                      ref=ticket.ref, parent=parent, zone=desk.zone, secret=desk.secret,
+                      reply_to=reply_to_for(desk, ticket, to))  # fmt: skip
     event = add_event(session, ticket, event_type, at, message=cause, to=to.address,
                       message_id=message.message_id, language=rendered.language,
                       **details)  # fmt: skip
@@ -92,6 +94,16 @@ def send(
     log(logger, "queued", ticket=ticket.ref, purpose=purpose.value, to=to.address,
         message_id=message.message_id)  # fmt: skip
     return event
+
+
+def reply_to_for(desk: Desk, ticket: Ticket, to: Mailbox) -> Mailbox:
+    """A signed reply address, so an answer finds its ticket even when mail clients drop the
+    references; made for the engineers (their token proves it is them) or for everyone else."""
+    support = desk.mailer.sender
+    engineer = to.address == desk.mailer.team or to.address in desk.engineers
+    holder = to.address if engineer else None
+    return Mailbox(reply_address(desk.secret, support.address, ticket.ref, holder=holder),
+                   support.name)  # fmt: skip
 
 
 def answer_new_ticket(

@@ -22,6 +22,7 @@ import mailparser
 
 from mailintake.headers import decode_bytes, decode_header_value, message_ids, normalize_message_id
 from mailintake.intake.html_text import html_to_text
+from mailintake.intake.quotes import split_reply
 from mailintake.mail import Attachment, ParsedMail
 
 BARE_ADDRESS = re.compile(r"[\w.+=-]+@[\w-]+(?:\.[\w-]+)+")
@@ -149,7 +150,7 @@ def _parse_with_mailparser(raw: bytes) -> Parsed:
     mail = ParsedMail(
         **_common_fields(message),
         text=text,
-        new_text=text,
+        new_text=split_reply(text, html=html).new_text,
         html=html,
         attachments=tuple(a.meta for a in attachments),
         defects=defects,
@@ -183,7 +184,7 @@ def _parse_with_stdlib(raw: bytes) -> Parsed:
     mail = ParsedMail(
         **_common_fields(message),
         text=text,
-        new_text=text,
+        new_text=split_reply(text, html=html).new_text,
         html=html,
         attachments=tuple(a.meta for a in attachments),
         defects=tuple(type(d).__name__ for d in message.defects),

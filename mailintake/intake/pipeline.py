@@ -1,17 +1,24 @@
 """The pipeline: a spooled message becomes a ticket, or a message on one, in one transaction.
 
-Stages run in order on a `Draft`: parse (outside the transaction, it is the slow part), then
-screen (a repeat of a mail we already have?), thread (a reply to which ticket?), classify (the
-rules judge a new report) and apply (write ticket, message, attachments and events, start the
-SLA clocks, mark the spool row processed). A stage that raises
-`Duplicate` ends the message quietly as processed; anything else is a bug or a broken mail, and
-the worker marks the message failed with the error and goes on with the next.
+Before the transaction (no database needed, and they are the slow part): parse, classify with
+the rules, and judge whether a mail claiming an engineer's address really is theirs. Then, in
+one transaction, the stages run on a `Draft`:
+
+    screen   a repeat of a mail we already have?            → Duplicate: processed quietly
+    thread   a reply to which ticket? (threads.find_ticket)  → ticket, flags, reopen or link
+    apply    the message, its attachments and events; then, by who wrote it:
+               a new report      → classification, clocks, acknowledgement, dispatch
+               a trusted engineer → commands, relay, response clock (engineers.py)
+               a machine          → kept quietly (out-of-office, bounce)
+               the customer       → completeness rechecked, waiting clock resumed
+
+Anything a stage raises other than `Duplicate` is a bug or a broken mail: the worker marks the
+message failed with the error and goes on with the next.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,9 +27,12 @@ from sqlalchemy.orm import Session
 
 from mailintake.classifiers import Classification, classify
 from mailintake.intake.desk import Desk
-from mailintake.intake.lifecycle import apply_classification, recheck_on_reply
+from mailintake.intake.engineers import handle_engineer_mail
+from mailintake.intake.lifecycle import apply_classification, change_clock, recheck_on_reply
 from mailintake.intake.notices import answer_new_ticket, automatic_mail, send_acknowledgement
 from mailintake.intake.parse import Parsed
+from mailintake.intake.threads import conversation_id, find_ticket, takes_part
+from mailintake.intake.trust import TrustUnavailable, Verdict, check_engineer
 from mailintake.logs import log
 from mailintake.mail import ParsedMail
 from mailintake.storage.models import (
@@ -33,11 +43,9 @@ from mailintake.storage.models import (
     TicketMessage,
     utcnow,
 )
-from mailintake.storage.tickets import REF_PATTERN, add_event, allocate_ref
+from mailintake.storage.tickets import add_event, allocate_ref
 
 logger = logging.getLogger("mailintake.pipeline")
-
-SUBJECT_REF = re.compile(rf"\[?({REF_PATTERN})\]?", re.IGNORECASE)
 
 
 @dataclass
@@ -48,13 +56,25 @@ class Draft:
     parsed: Parsed
     ticket: Ticket | None = None
     envelope_from: str | None = None
+    recipients: tuple[str, ...] = ()
+    # Mail brought in from an old mailbox becomes tickets quietly: no mail about old news.
+    imported: bool = False
     threaded_by: str | None = None
     classification: Classification | None = None
-    notes: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None
+    admits_sender: bool = False
+    reopen: bool = False
+    linked_to: str | None = None
+    flags: list[str] = field(default_factory=list)
 
     @property
     def dedupe_key(self) -> str:
         return self.parsed.mail.message_id or f"sha256:{self.sha256}"
+
+    @property
+    def engineer(self) -> str | None:
+        """The engineer who wrote the mail, when the trust check proved it."""
+        return self.verdict.engineer if self.verdict and self.verdict.trusted else None
 
 
 @dataclass(frozen=True)
@@ -72,35 +92,6 @@ class Duplicate(Exception):
         self.existing = existing
 
 
-def screen_duplicate(session: Session, draft: Draft) -> None:
-    existing = session.scalar(
-        select(TicketMessage).where(TicketMessage.dedupe_key == draft.dedupe_key)
-    )
-    if existing is not None:
-        raise Duplicate(existing)
-
-
-def thread(session: Session, draft: Draft) -> None:
-    """Attach a reply to its ticket: by the Message-IDs it answers, else by a ref in the subject
-    when the sender is that ticket's requester."""
-    mail = draft.parsed.mail
-    answered = [*mail.in_reply_to, *reversed(mail.references)]
-    if answered:
-        known = session.scalars(
-            select(TicketMessage).where(TicketMessage.message_id.in_(answered))
-        ).all()
-        if known:
-            by_id = {message.message_id: message for message in known}
-            first = next(by_id[mid] for mid in answered if mid in by_id)
-            draft.ticket, draft.threaded_by = first.ticket, "references"
-            return
-    found = SUBJECT_REF.search(mail.subject)
-    if found:
-        ticket = session.scalar(select(Ticket).where(Ticket.ref == found.group(1).upper()))
-        if ticket is not None and ticket.requester == mail.from_address:
-            draft.ticket, draft.threaded_by = ticket, "subject-ref"
-
-
 def judge_mail(mail: ParsedMail, received_at: datetime, desk: Desk) -> Classification:
     return classify(
         mail,
@@ -110,33 +101,47 @@ def judge_mail(mail: ParsedMail, received_at: datetime, desk: Desk) -> Classific
     )
 
 
-def judge(draft: Draft, desk: Desk, judged: Classification | None) -> None:
-    """A new report is classified by the rules (`judged`: already, outside the transaction);
-    a reply keeps its ticket's classification."""
-    if draft.ticket is None:
-        draft.classification = judged or judge_mail(draft.parsed.mail, draft.received_at, desk)
+def judge_sender(mail: ParsedMail, raw: bytes, recipients: tuple[str, ...], desk: Desk) -> Verdict:
+    """Is the mail an engineer's? Outside the transaction: `dkim` mode asks DNS."""
+    try:
+        return check_engineer(mail, raw, engineers=desk.engineers, settings=desk.trust,
+                              recipients=recipients, secret=desk.secret,
+                              team=desk.mailer.team)  # fmt: skip
+    except TrustUnavailable as error:
+        # Unverified, it is handled as a customer's mail: nothing it asks is done.
+        return Verdict(None, False, f"could not verify the engineer ({error}): spoofed?",
+                       claimed=mail.from_address)  # fmt: skip
+
+
+def screen_duplicate(session: Session, draft: Draft) -> None:
+    existing = session.scalar(
+        select(TicketMessage).where(TicketMessage.dedupe_key == draft.dedupe_key)
+    )
+    if existing is not None:
+        raise Duplicate(existing)
+
+
+def thread(session: Session, draft: Draft, desk: Desk) -> None:
+    mail = draft.parsed.mail
+    match = find_ticket(session, mail, recipients=draft.recipients, secret=desk.secret)
+    draft.flags.extend(match.flags)
+    ticket = match.ticket
+    if ticket is not None and ticket.status == "closed":
+        if desk.threads.closed_reply == "new":
+            draft.linked_to, ticket = ticket.ref, None
+        else:
+            draft.reopen = True
+    if ticket is not None:
+        draft.ticket, draft.threaded_by = ticket, match.how
+        draft.admits_sender = match.admits_sender
 
 
 def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
     mail = draft.parsed.mail
     created = draft.ticket is None
-    if draft.ticket is None:
-        year = draft.received_at.astimezone(desk.zone).year
-        draft.ticket = Ticket(
-            ref=allocate_ref(session, year),
-            subject=mail.subject,
-            requester=mail.from_address,
-            requester_name=mail.from_name,
-            status="new",
-            incomplete=False,
-            missing=[],
-            tags=[],
-            flags=["malformed"] if mail.defects else [],
-            created_at=draft.received_at,
-        )
-        session.add(draft.ticket)
+    ticket = draft.ticket or new_ticket(session, draft, desk)
     message = TicketMessage(
-        ticket=draft.ticket,
+        ticket=ticket,
         spool_id=draft.spool_id,
         direction="in",
         author=mail.from_address,
@@ -146,6 +151,7 @@ def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
         subject=mail.subject,
         body_text=mail.text,
         new_text=mail.new_text,
+        thread_index=conversation_id(mail),
         created_at=draft.received_at,
     )
     session.add(message)
@@ -163,31 +169,114 @@ def apply(session: Session, draft: Draft, desk: Desk) -> TicketMessage:
     extra = {"threaded_by": draft.threaded_by} if draft.threaded_by else {}
     if mail.defects:
         extra["defects"] = list(mail.defects)
-    add_event(
-        session,
-        draft.ticket,
-        "received" if created else "reply_received",
-        draft.received_at,
-        actor=mail.from_address or "unknown",
-        message=message,
-        spool_id=draft.spool_id,
-        **extra,
-    )
+    at, actor = draft.received_at, mail.from_address or "unknown"
+    add_event(session, ticket, "received" if created else "reply_received", at, actor=actor,
+              message=message, spool_id=draft.spool_id, **extra)  # fmt: skip
+    flag(session, ticket, draft, desk, message)
     now = utcnow()
     if draft.classification is not None:
-        apply_classification(
-            session, draft.ticket, draft.classification, draft.received_at, message, desk
-        )
-        answer_new_ticket(session, desk, draft.ticket, mail, draft.classification,
-                          envelope_from=draft.envelope_from, cause=message, now=now)  # fmt: skip
+        apply_classification(session, ticket, draft.classification, at, message, desk)
+        if draft.imported:
+            add_event(session, ticket, "imported", at, message=message,
+                      note="from a backlog import: no acknowledgement, no dispatch")  # fmt: skip
+        else:
+            answer_new_ticket(
+                session, desk, ticket, mail, draft.classification,
+                envelope_from=draft.envelope_from, cause=message, now=now,
+            )  # fmt: skip
+        return message
+    if draft.reopen:
+        reopen(session, ticket, at, actor=actor, message=message)
+    if draft.engineer:
+        handle_engineer_mail(session, desk, ticket, mail, message,
+                             engineer=desk.engineers[draft.engineer], at=at, now=now)  # fmt: skip
     elif (automatic := automatic_mail(mail, draft.envelope_from, desk)) is not None:
         # An out-of-office or a bounce answering our mail: kept on the ticket, nothing more;
         # it is not the customer's answer, so no clock moves.
-        add_event(session, draft.ticket, "automatic_reply", draft.received_at, message=message,
-                  actor=mail.from_address or "unknown", reason=automatic)  # fmt: skip
-    elif recheck_on_reply(session, draft.ticket, mail, draft.received_at, message, desk):
-        send_acknowledgement(session, desk, draft.ticket, mail, cause=message, now=now)
+        add_event(session, ticket, "automatic_reply", at, message=message, actor=actor,
+                  reason=automatic)  # fmt: skip
+    else:
+        admit(session, ticket, draft, desk, message)
+        if recheck_on_reply(session, ticket, mail, at, message, desk):
+            send_acknowledgement(session, desk, ticket, mail, cause=message, now=now)
     return message
+
+
+def new_ticket(session: Session, draft: Draft, desk: Desk) -> Ticket:
+    mail = draft.parsed.mail
+    ticket = Ticket(
+        ref=allocate_ref(session, draft.received_at.astimezone(desk.zone).year),
+        subject=mail.subject,
+        requester=mail.from_address,
+        requester_name=mail.from_name,
+        participants=[
+            address
+            for address in dict.fromkeys((*mail.to, *mail.cc))
+            if address != mail.from_address and not of_the_desk(address, desk)
+        ],
+        status="new",
+        incomplete=False,
+        missing=[],
+        tags=[],
+        flags=["malformed"] if mail.defects else [],
+        linked_to=draft.linked_to,
+        created_at=draft.received_at,
+    )
+    session.add(ticket)
+    draft.ticket = ticket
+    return ticket
+
+
+def of_the_desk(address: str, desk: Desk) -> bool:
+    """One of the desk's own addresses (plus-addressed too) or an engineer's: never a
+    participant of a customer's ticket."""
+    local, _, domain = address.rpartition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    ours = desk.mailer.our_addresses
+    return address in ours or base in ours or address in desk.engineers
+
+
+def admit(
+    session: Session, ticket: Ticket, draft: Draft, desk: Desk, message: TicketMessage
+) -> None:
+    """A colleague replying-all through the ticket's own mail joins it as a participant."""
+    sender = draft.parsed.mail.from_address
+    if (
+        draft.admits_sender
+        and sender
+        and not takes_part(ticket, sender)
+        and not of_the_desk(sender, desk)
+    ):
+        ticket.participants = [*(ticket.participants or []), sender]
+        add_event(session, ticket, "participant_added", draft.received_at, actor=sender,
+                  message=message, participant=sender)  # fmt: skip
+
+
+def flag(
+    session: Session, ticket: Ticket, draft: Draft, desk: Desk, message: TicketMessage
+) -> None:
+    reasons = list(draft.flags)
+    if draft.verdict is not None and draft.verdict.suspect:
+        reasons.append("spoofed-engineer")
+    if draft.linked_to:
+        reasons.append(f"continues:{draft.linked_to}")
+    if not reasons:
+        return
+    ticket.flags = list(dict.fromkeys([*(ticket.flags or []), *(r.split(":")[0] for r in reasons)]))
+    detail = draft.verdict.reason if draft.verdict and draft.verdict.suspect else None
+    add_event(session, ticket, "flagged", draft.received_at, message=message,
+              actor=draft.parsed.mail.from_address or "unknown", reasons=reasons,
+              detail=detail)  # fmt: skip
+
+
+def reopen(
+    session: Session, ticket: Ticket, at: datetime, *, actor: str, message: TicketMessage
+) -> None:
+    ticket.status = "open"
+    add_event(session, ticket, "reopened", at, actor=actor, message=message)
+    if any(e.type == "clock" and e.data.get("metric") == "resolution" for e in ticket.events):
+        change_clock(session, ticket, "resolution", "resume", at, actor=actor, message=message,
+                     reason="reopened by a reply")  # fmt: skip
 
 
 def process(
@@ -196,14 +285,18 @@ def process(
     parsed: Parsed,
     desk: Desk,
     judged: Classification | None = None,
+    verdict: Verdict | None = None,
 ) -> Outcome:
     """Run the stages for one claimed spool row, inside the caller's transaction."""
-    draft = Draft(row.id, row.received_at, row.sha256, parsed, envelope_from=row.envelope_from)
+    draft = Draft(row.id, row.received_at, row.sha256, parsed, envelope_from=row.envelope_from,
+                  recipients=tuple(row.envelope_to or ()), verdict=verdict,
+                  imported=row.source.startswith("import:"))  # fmt: skip
     try:
         screen_duplicate(session, draft)
-        thread(session, draft)
+        thread(session, draft, desk)
         created = draft.ticket is None
-        judge(draft, desk, judged)
+        if created:
+            draft.classification = judged or judge_mail(parsed.mail, draft.received_at, desk)
         message = apply(session, draft, desk)
     except Duplicate as duplicate:
         row.state = SpoolState.PROCESSED
@@ -220,10 +313,11 @@ def process(
     row.processed_at = utcnow()
     row.ticket_id = message.ticket_id
     row.error = None
-    assert draft.ticket is not None
+    ticket = message.ticket
     c = draft.classification
     log(logger, "ticket_created" if created else "reply_attached", spool_id=row.id,
-        message_id=parsed.mail.message_id, ticket=draft.ticket.ref, parser=parsed.parser,
-        threaded_by=draft.threaded_by, kind=c and c.kind, category=c and c.category,
-        customer=c and c.customer, incomplete=draft.ticket.incomplete)  # fmt: skip
-    return Outcome(row.id, draft.ticket.ref, parsed.mail.message_id, created)
+        message_id=parsed.mail.message_id, ticket=ticket.ref, parser=parsed.parser,
+        threaded_by=draft.threaded_by, engineer=draft.engineer, kind=c and c.kind,
+        category=c and c.category, customer=c and c.customer,
+        incomplete=ticket.incomplete, flags=",".join(draft.flags) or None)  # fmt: skip
+    return Outcome(row.id, ticket.ref, parsed.mail.message_id, created)

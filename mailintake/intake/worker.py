@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailintake.intake.desk import Desk
 from mailintake.intake.parse import parse
-from mailintake.intake.pipeline import Outcome, judge_mail, process
+from mailintake.intake.pipeline import Outcome, judge_mail, judge_sender, process
 from mailintake.logs import log
 from mailintake.storage.database import transaction
 from mailintake.storage.models import SpoolMessage, SpoolState
@@ -96,11 +96,12 @@ class Worker:
         """
         parsed = parse(waiting.raw)
         classification = judge_mail(parsed.mail, waiting.received_at, self.desk)
+        verdict = judge_sender(parsed.mail, waiting.raw, waiting.envelope_to, self.desk)
         with transaction(self.sessions) as session:
             row = session.get(SpoolMessage, waiting.id, with_for_update=True)
             if row is None or row.state != SpoolState.RECEIVED:
                 return None
-            return process(session, row, parsed, self.desk, classification)
+            return process(session, row, parsed, self.desk, classification, verdict)
 
     def drain(self) -> DrainReport:
         report = DrainReport()

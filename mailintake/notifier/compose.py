@@ -29,6 +29,7 @@ from enum import StrEnum
 
 from mailintake.mail import ParsedMail
 from mailintake.notifier.templates import Rendered
+from mailintake.signing import make_message_id as signed_message_id
 
 
 class Purpose(StrEnum):
@@ -142,12 +143,20 @@ class ComposedMessage:
     raw: bytes
 
 
-def make_message_id(from_address: str, *, ref: str | None, purpose: Purpose) -> str:
-    """A new, unique Message-ID in the desk's domain naming `ref` and `purpose`."""
+def make_message_id(
+    from_address: str, *, ref: str | None, purpose: Purpose, secret: bytes | None = None
+) -> str:
+    """A new, unique Message-ID in the desk's domain naming `ref` and `purpose`.
+
+    With the desk's `secret` it is signed (`signing.make_message_id`), so a reply that quotes it
+    is known to answer this ticket's mail and a forged one is not.
+    """
     domain = from_address.rpartition("@")[2].strip().lower() or "localhost"
     # An internationalised domain must be ASCII in a header that cannot be RFC 2047-encoded.
     domain = domain.encode("idna").decode("ascii")
-    prefix = _NOT_ATEXT.sub("-", ref).strip("-") if ref else "desk"
+    prefix = _NOT_ATEXT.sub("-", ref).strip("-") if ref else None
+    if secret is not None:
+        return signed_message_id(secret, domain, ref=prefix or None, purpose=_LABELS[purpose])
     return f"<{prefix or 'desk'}.{_LABELS[purpose]}.{secrets.token_hex(8)}@{domain}>"
 
 
@@ -162,6 +171,8 @@ def compose(
     cc: Sequence[Mailbox] = (),
     parent: Parent | None = None,
     zone: tzinfo | None = None,
+    reply_to: Mailbox | None = None,
+    secret: bytes | None = None,
 ) -> ComposedMessage:
     """Build the message; `parent` is the mail this one answers (threading headers).
 
@@ -172,7 +183,7 @@ def compose(
         raise ValueError("a message needs at least one To address")
     if now.tzinfo is None:
         raise ValueError("give `now` as an aware datetime")
-    message_id = make_message_id(sender.address, ref=ref, purpose=purpose)
+    message_id = make_message_id(sender.address, ref=ref, purpose=purpose, secret=secret)
     message = EmailMessage(policy=SMTP)
     message["From"] = sender.header()
     message["To"] = [mailbox.header() for mailbox in to]
@@ -183,6 +194,8 @@ def compose(
     message["Subject"] = FoldedSubject(subject)
     message["Date"] = email.utils.format_datetime(now.astimezone(zone) if zone else now)
     message["Message-ID"] = message_id
+    if reply_to is not None:
+        message["Reply-To"] = reply_to.header()
     if parent is not None:
         message["In-Reply-To"] = parent.message_id
         message["References"] = " ".join(parent.thread())

@@ -133,6 +133,10 @@ class Ticket(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str | None] = mapped_column(String(8))
+    # People besides the requester who take part (Cc'd on the report, replying-all).
+    participants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The ticket this one continues (a reply to a closed ticket, when the desk starts anew).
+    linked_to: Mapped[str | None] = mapped_column(String(32))
     # The classifier's completeness (fields found and missing), checked again on a reply.
     completeness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rules_hash: Mapped[str | None] = mapped_column(String(64))
@@ -165,6 +169,10 @@ class TicketMessage(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     new_text: Mapped[str] = mapped_column(Text, default="")
+    # Outlook's conversation id (the first 22 bytes of Thread-Index), where references are lost.
+    thread_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # An engineer's note that is not relayed to the customer.
+    internal: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -279,3 +287,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+
+from mailintake.storage import mailboxes as _mailboxes  # noqa: E402,F401

@@ -39,6 +39,7 @@ class Waiting(NamedTuple):
     id: int
     raw: bytes
     received_at: datetime
+    envelope_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,19 @@ class Spool:
         """The oldest message still waiting to be processed (after `after_id`)."""
         with transaction(self.sessions, write=False) as session:
             row = session.execute(
-                select(SpoolMessage.id, SpoolMessage.raw, SpoolMessage.received_at)
+                select(
+                    SpoolMessage.id,
+                    SpoolMessage.raw,
+                    SpoolMessage.received_at,
+                    SpoolMessage.envelope_to,
+                )
                 .where(SpoolMessage.state == SpoolState.RECEIVED, SpoolMessage.id > after_id)
                 .order_by(SpoolMessage.id)
                 .limit(1)
             ).first()
-            return Waiting(row.id, row.raw, row.received_at) if row else None
+            if row is None:
+                return None
+            return Waiting(row.id, row.raw, row.received_at, tuple(row.envelope_to or ()))
 
     def mark_failed(self, spool_id: int, error: str) -> None:
         with transaction(self.sessions) as session:

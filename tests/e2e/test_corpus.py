@@ -13,8 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailintake.config import Config
-from mailintake.intake.desk import build_desk
+from mailintake.intake.desk import Desk
 from mailintake.intake.pipe import EX_DATAERR, EX_OK, ingest
 from mailintake.intake.worker import Worker
 from mailintake.storage.database import transaction
@@ -34,7 +33,7 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, set[str]]]:
 
 
 def test_every_corpus_message_is_processed_or_failed_with_an_error(
-    corpus_dir: Path, sqlite_sessions: sessionmaker[Session]
+    corpus_dir: Path, sqlite_sessions: sessionmaker[Session], desk: Desk
 ) -> None:
     files = corpus_files(corpus_dir)
     assert len(files) == 1175
@@ -47,7 +46,7 @@ def test_every_corpus_message_is_processed_or_failed_with_an_error(
             refused[path] = message
     assert set(refused) == NOT_MIME, refused
 
-    report = Worker(sqlite_sessions, build_desk(Config())).drain()
+    report = Worker(sqlite_sessions, desk).drain()
     counts = spool.counts()
     with transaction(sqlite_sessions) as session:
         tickets = list_tickets(session)

@@ -14,33 +14,22 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_serve import wait_for
-from tests.support.configs import write_config
+from tests.support.desks import start_desk
 from tests.support.mta import FakeMta
-from tests.support.servers import Daemon, free_port
+from tests.support.servers import Daemon
 
 
 @pytest.fixture
 def daemon(tmp_path: Path, mta: FakeMta) -> Iterator[Daemon]:
-    (tmp_path / "customers.toml").write_text(
+    daemon = start_desk(
+        tmp_path,
+        mta,
         '[[customer]]\nname = "Acme BV"\nplan = "premium"\ndomains = ["acme.nl"]\n'
         'language = "nl"\n\n'
         '[[customer]]\nname = "Globex"\nplan = "standard"\ndomains = ["globex.com"]\n'
-        'language = "en"\n'
-    )
-    port = free_port()
-    config = write_config(
-        tmp_path,
-        storage={"url": "sqlite:///data/mailintake.db"},
-        smtp={"port": port},
-        outbound={"port": mta.port},  # type: ignore[attr-defined]
-        customers={"path": "customers.toml"},
-        pipeline={"poll_seconds": 0.2},
-        schedule={"delivery_seconds": 0.2},
+        'language = "en"\n',
         notifier={"acknowledgements": {"max_per_sender_per_hour": 2}},
     )
-    daemon = Daemon(tmp_path, config, port)
-    daemon.cli("init", check=True)
-    daemon.start()
     yield daemon
     assert daemon.stop() == 0, daemon.log_text()
 

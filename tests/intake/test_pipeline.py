@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailintake.config import Config
 from mailintake.intake import worker as worker_module
-from mailintake.intake.desk import build_desk
+from mailintake.intake.desk import Desk
 from mailintake.intake.worker import Failure, Worker
 from mailintake.storage.database import transaction
 from mailintake.storage.models import StoredAttachment
@@ -29,8 +28,8 @@ def mail(message_id: str | None, subject: str = "Geen kiestoon", sender: str = "
 
 
 @pytest.fixture
-def worker(sessions: sessionmaker[Session]) -> Worker:
-    return Worker(sessions, build_desk(Config()))
+def worker(sessions: sessionmaker[Session], desk: Desk) -> Worker:
+    return Worker(sessions, desk)
 
 
 def spool(worker: Worker, *raws: bytes) -> list[int]:
@@ -87,7 +86,7 @@ def test_a_reply_by_references_lands_on_its_ticket(worker: Worker) -> None:
     [view] = views(worker)
     assert inbound(view) == 2
     replies = [e for e in view["events"] if e["type"] == "reply_received"]
-    assert [e["threaded_by"] for e in replies] == ["references"]
+    assert [e["threaded_by"] for e in replies] == ["reference"]
 
 
 def test_a_ref_in_the_subject_attaches_only_the_requesters_mail(worker: Worker) -> None:

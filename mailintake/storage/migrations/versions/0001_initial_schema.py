@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("participants", sa.JSON(), nullable=False),
+        sa.Column("linked_to", sa.String(length=32), nullable=True),
         sa.Column("completeness", sa.JSON(), nullable=True),
         sa.Column("rules_hash", sa.String(length=64), nullable=True),
         sa.Column("response_due", sa.DateTime(timezone=True), nullable=True),
@@ -130,6 +132,8 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("body_text", sa.Text(), nullable=False),
         sa.Column("new_text", sa.Text(), nullable=False),
+        sa.Column("thread_index", sa.String(length=64), nullable=True),
+        sa.Column("internal", sa.Boolean(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -142,6 +146,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name="uq_ticket_messages_dedupe_key"),
     )
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ticket_messages_thread_index"), ["thread_index"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_ticket_messages_ticket_id"), ["ticket_id"], unique=False
         )
@@ -235,6 +242,7 @@ def downgrade() -> None:
     op.drop_table("attachments")
     with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ticket_messages_ticket_id"))
+        batch_op.drop_index(batch_op.f("ix_ticket_messages_thread_index"))
 
     op.drop_table("ticket_messages")
     with op.batch_alter_table("spool", schema=None) as batch_op:
