@@ -30,7 +30,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,10 +41,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from machine import (
+    cpu_model,
+    cpu_seconds,
+    describe_database,
+    free_port,
+    log_tail,
+    wait_for_port,
+)
+
 RECIPIENT = "support@example.nl"
 SENDER = "bench@client.example"
 MAX_MESSAGE_BYTES = 26_214_400  # config.example.toml's default, used by both servers
-STARTUP_TIMEOUT = 30.0
 TRIAL_TIMEOUT = 600.0
 
 
@@ -83,40 +90,6 @@ async def serve_bare(port: int, max_message_bytes: int) -> None:
 
 
 # --- servers as subprocesses ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def log_tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"server exited with {process.returncode} before listening:\n{log_tail(log)}"
-            )
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {STARTUP_TIMEOUT}s")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its threads, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -387,22 +360,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="parent folder for temp files and SQLite")
     parser.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown model"
-
-
-def describe_database(url: str | None) -> str:
-    if url is None:
-        return "fresh SQLite file per trial (WAL, synchronous=FULL)"
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def busy(cpu: float, seconds: float) -> str:
