@@ -31,9 +31,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import dkim
-from dkim.dnsplug import get_txt
-from dkim.util import InvalidTagValueList, parse_tag_value
 from pydantic import Field, field_validator, model_validator
 
 from mailintake.mail import ParsedMail
@@ -265,7 +262,7 @@ def check_engineer(
     elif settings.mode == "authres":
         passed, why = _check_authres(mail, sender, settings)
     elif settings.mode == "dkim":
-        passed, why = _check_dkim(raw, sender, settings, dns or get_txt)
+        passed, why = _check_dkim(raw, sender, settings, dns or _system_dns())
     else:
         assert secret is not None  # checked above
         ref, why = _check_token(mail, sender, recipients, secret, team)
@@ -274,6 +271,12 @@ def check_engineer(
         return Verdict(sender, True, f"{sender}: {why}", claimed=sender, ref=ref)
     reason = f"From {sender} is an engineer's address, but {why} (mode {settings.mode}): spoofed?"
     return Verdict(None, False, reason, claimed=sender)
+
+
+def _system_dns() -> DnsLookup:
+    from dkim.dnsplug import get_txt  # dkimpy and dnspython load only where DKIM is checked
+
+    return get_txt  # type: ignore[no-any-return]
 
 
 def _ambiguous_from(mail: ParsedMail) -> str | None:
@@ -340,6 +343,8 @@ class _WatchedLookup:
         self.timed_out: Exception | None = None
 
     def __call__(self, name: bytes, timeout: float = 5) -> bytes | str | None:
+        import dkim
+
         try:
             return self.lookup(name, timeout=timeout)
         except dkim.DnsTimeoutError as error:
@@ -350,6 +355,9 @@ class _WatchedLookup:
 def _check_dkim(
     raw: bytes, sender: str, settings: TrustSettings, lookup: DnsLookup
 ) -> tuple[bool, str]:
+    import dkim
+    from dkim.util import InvalidTagValueList, parse_tag_value
+
     from_domain = sender.rpartition("@")[2]
     log = _DkimLog()
     watched = _WatchedLookup(lookup)
