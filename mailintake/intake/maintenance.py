@@ -39,9 +39,9 @@ from mailintake.notifier import (
     MaintenanceNoticeContext,
     MaintenanceUnderWay,
     Purpose,
-    compose,
     enqueue,
 )
+from mailintake.notifier.compose import compose
 from mailintake.sections import Section
 from mailintake.sla.windows import parse_window
 from mailintake.storage.database import transaction

@@ -34,12 +34,12 @@ from mailintake.notifier import (
     Parent,
     Purpose,
     UserAdminFormsContext,
-    compose,
     enqueue,
     recent_auto_replies,
     should_acknowledge,
     within_rate_limit,
 )
+from mailintake.notifier.compose import compose
 from mailintake.signing import reply_address
 from mailintake.storage.models import Event, Ticket, TicketMessage
 from mailintake.storage.tickets import add_event

@@ -7,7 +7,8 @@ retries; `loops` decides when an automatic reply must not be sent (RFC 3834). `s
 the `[notifier]` config section.
 
 The names below are imported on first use: the config reads `settings` at every start of
-the command, and should not pay for Jinja2 and the SMTP code each time.
+the command, and should not pay for Jinja2 and the SMTP code each time. (`compose` the function
+is not among them: import it from `notifier.compose`, whose module name it would collide with.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
         Mailbox,
         Parent,
         Purpose,
-        compose,
     )
     from mailintake.notifier.contexts import (
         AcknowledgementContext,
@@ -72,7 +72,6 @@ _HOMES = {
     "Mailbox": "mailintake.notifier.compose",
     "Parent": "mailintake.notifier.compose",
     "Purpose": "mailintake.notifier.compose",
-    "compose": "mailintake.notifier.compose",
     "AcknowledgementContext": "mailintake.notifier.contexts",
     "ClarificationContext": "mailintake.notifier.contexts",
     "CommandErrorContext": "mailintake.notifier.contexts",
@@ -133,7 +132,6 @@ __all__ = [
     "Templates",
     "UserAdminFormsContext",
     "check_templates",
-    "compose",
     "deliver_due",
     "enqueue",
     "list_outbox",
