@@ -94,14 +94,14 @@ class Outage:
         self.tries += 1
         if self.since is None:
             self.since = at
-            log(logger, "outbound server unreachable", logging.WARNING, server=server, error=error)
+            log(logger, "outbound_unreachable", logging.WARNING, server=server, error=error)
 
     def up(self, server: str, at: datetime) -> None:
         if self.since is not None:
             down_for = round((at - self.since).total_seconds())
             log(
                 logger,
-                "outbound server reachable again",
+                "outbound_reachable_again",
                 server=server,
                 down_seconds=down_for,
                 failed_tries=self.tries,
@@ -288,7 +288,7 @@ def _retry_or_fail(
         values["recipients"] = list(recipients)
     _update_owned(sessions, claimed, values)
     report.retrying.append(claimed.id)
-    _log(claimed, "delivery deferred", logging.INFO, error=error, retry_at=retry_at.isoformat())
+    _log(claimed, "delivery_deferred", logging.INFO, error=error, retry_at=retry_at.isoformat())
 
 
 def _fail(
@@ -300,7 +300,7 @@ def _fail(
 ) -> None:
     _update_owned(sessions, claimed, {"state": OutboxState.FAILED, "last_error": error})
     report.failed.append(claimed.id)
-    _log(claimed, "delivery failed", logging.WARNING, error=error)
+    _log(claimed, "delivery_failed", logging.WARNING, error=error)
 
 
 def _update_owned(

@@ -264,7 +264,7 @@ def test_a_server_that_is_down_is_logged_once_per_outage(
             sessions, outbound, delivery_settings, T0 + timedelta(minutes=minutes), outage=outage
         )
         assert report.server_down
-    down = [r for r in caplog.records if r.getMessage() == "outbound server unreachable"]
+    down = [r for r in caplog.records if r.getMessage() == "outbound_unreachable"]
     assert len(down) == 1 and down[0].levelno == logging.WARNING
 
     handler = FakeMta()
@@ -278,8 +278,8 @@ def test_a_server_that_is_down_is_logged_once_per_outage(
     assert sorted(report.sent) == sorted(r.id for r in rows)
     assert len(handler.received) == 3
     messages = [r.getMessage() for r in caplog.records]
-    assert messages.count("outbound server unreachable") == 1
-    assert messages.count("outbound server reachable again") == 1
+    assert messages.count("outbound_unreachable") == 1
+    assert messages.count("outbound_reachable_again") == 1
 
 
 def test_a_connection_the_server_closed_between_messages_is_opened_again(
