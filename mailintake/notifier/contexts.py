@@ -163,10 +163,9 @@ class SlaWarningContext(MailContext):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MaintenanceNoticeContext(MailContext):
-    """Planned maintenance, with everything the SLA says a notice must state."""
+class MaintenanceFacts(MailContext):
+    """What every maintenance mail states: everything the SLA says a notice must."""
 
-    kind: ClassVar[str] = "maintenance_notice"
     reference: str
     customer: str | None
     contact: Contact
@@ -175,29 +174,25 @@ class MaintenanceNoticeContext(MailContext):
     expected_duration: timedelta
     services: tuple[str, ...]
     reason: str
-    reminder: bool = False
 
     def __post_init__(self) -> None:
         _check_window(self.start, self.end, self.services)
 
 
 @dataclass(frozen=True, kw_only=True)
-class MaintenanceCancelledContext(MailContext):
+class MaintenanceNoticeContext(MaintenanceFacts):
+    """Planned maintenance announced (or, with `reminder`, recalled) to a customer."""
+
+    kind: ClassVar[str] = "maintenance_notice"
+    reminder: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceCancelledContext(MaintenanceFacts):
     """A planned maintenance that was announced will not take place."""
 
     kind: ClassVar[str] = "maintenance_cancelled"
-    reference: str
-    customer: str | None
-    contact: Contact
-    start: datetime
-    end: datetime
-    expected_duration: timedelta
-    services: tuple[str, ...]
-    reason: str
     cancel_reason: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_window(self.start, self.end, self.services)
 
 
 def _check_window(start: datetime, end: datetime, services: tuple[str, ...]) -> None:
