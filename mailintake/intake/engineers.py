@@ -18,6 +18,7 @@ from mailintake.intake.desk import Desk
 from mailintake.intake.lifecycle import (
     change_category,
     change_clock,
+    clock_changes,
     close,
     record_response,
     refresh_deadlines,
@@ -137,9 +138,7 @@ def set_status(
     elif status == "resolved":
         resolve(session, ticket, at, desk, actor=actor, message=message)
     elif status == "closed":
-        if ticket.status != "resolved" and any(
-            e.type == "clock" and e.data.get("metric") == "resolution" for e in ticket.events
-        ):
+        if ticket.status != "resolved" and clock_changes(ticket, "resolution"):
             change_clock(session, ticket, "resolution", "stop", at, actor=actor,
                          message=message, reason="closed")  # fmt: skip
         close(session, ticket, at, reason=f"closed by {actor}", message=message)

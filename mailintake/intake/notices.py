@@ -161,18 +161,18 @@ def automatic_reply_allowed(
     cause: TicketMessage,
     now: datetime,
 ) -> bool:
-    decision = should_acknowledge(
-        mail, our_addresses=desk.mailer.our_addresses, envelope_from=envelope_from
-    )
-    if decision.acknowledge:
+    reason = automatic_mail(mail, envelope_from, desk)
+    if reason is None:
         sent = recent_auto_replies(session, mail.from_address, now - timedelta(hours=1))
         limit = desk.mailer.settings.acknowledgements.max_per_sender_per_hour
         decision = within_rate_limit(sent, limit=limit)
-    if not decision.acknowledge:
-        add_event(session, ticket, "not_acknowledged", now, message=cause, reason=decision.reason)
-        log(logger, "not_acknowledged", ticket=ticket.ref, reason=decision.reason,
-            message_id=mail.message_id)  # fmt: skip
-    return decision.acknowledge
+        reason = None if decision.acknowledge else decision.reason
+    if reason is None:
+        return True
+    add_event(session, ticket, "not_acknowledged", now, message=cause, reason=reason)
+    log(logger, "not_acknowledged", ticket=ticket.ref, reason=reason,
+        message_id=mail.message_id)  # fmt: skip
+    return False
 
 
 def requester(ticket: Ticket) -> Mailbox:

@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 from mailintake.classifiers import Classification, classify
 from mailintake.intake.desk import Desk
 from mailintake.intake.engineers import handle_engineer_mail
-from mailintake.intake.lifecycle import apply_classification, change_clock, recheck_on_reply
+from mailintake.intake.lifecycle import (
+    apply_classification,
+    change_clock,
+    clock_changes,
+    recheck_on_reply,
+)
 from mailintake.intake.notices import answer_new_ticket, automatic_mail, send_acknowledgement
 from mailintake.intake.parse import Parsed
 from mailintake.intake.threads import conversation_id, find_ticket, takes_part
@@ -274,7 +279,7 @@ def reopen(
 ) -> None:
     ticket.status = "open"
     add_event(session, ticket, "reopened", at, actor=actor, message=message)
-    if any(e.type == "clock" and e.data.get("metric") == "resolution" for e in ticket.events):
+    if clock_changes(ticket, "resolution"):
         change_clock(session, ticket, "resolution", "resume", at, actor=actor, message=message,
                      reason="reopened by a reply")  # fmt: skip
 
